@@ -78,8 +78,8 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from reviewer.insights.metrics import insights, record_ids_for
-    from reviewer.review.session import RECORDS
     from reviewer.store.db import open_engine, sqlite_url
+    from reviewer.store.events import RECORDS
 
     db = database(args.n)
     engine = open_engine(sqlite_url(db))

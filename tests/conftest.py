@@ -15,7 +15,7 @@ from reviewer.ingest.pipeline import Importer, ImportReport
 from reviewer.store.db import open_engine, sqlite_url
 
 REPO = Path(__file__).resolve().parent.parent
-REAL_LOGS = REPO.parent / "shared" / "real_logs"
+REAL_LOGS = Path(__file__).resolve().parent / "fixtures" / "real_logs"
 SAMPLE_LOGS = REPO / "sample_logs"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -66,6 +66,13 @@ def rejects(engine: Engine) -> list[dict[str, Any]]:
             .mappings()
             .all()
         ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the PostgreSQL server carries the `postgres` mark (`-m postgres` selects them)."""
+    for item in items:
+        if "pg_engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 def postgres_url() -> str | None:

@@ -15,8 +15,8 @@ from reviewer.datasets.exporters import (
     export_items,
     with_progress,
 )
-from reviewer.datasets.redact import redact_value
 from reviewer.datasets.versions import VersionInfo, iter_version_items, version_info
+from reviewer.redact import redact_value
 
 #: file name extension per format, for default paths
 EXTENSIONS = {

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -36,6 +34,7 @@ import orjson
 import yaml
 
 from reviewer.datasets.items import ITEM_KEYS  # the canonical keys, in order (the CSV header)
+from reviewer.exporting import ExportReport, TextStream
 from reviewer.messages import last_user_text
 
 Item = dict[str, Any]
@@ -46,37 +45,6 @@ NO_EXPECTED = "no expected answer"
 NO_OUTPUT = "no logged output"
 SAME_OUTPUT = "the logged output is the expected answer"
 NO_INPUT = "no input messages"
-
-
-@dataclass(slots=True)
-class ExportReport:
-    """What an export wrote: items written, items skipped by reason, and the files."""
-
-    format: str
-    written: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    files: list[str] = field(default_factory=list)
-
-    @property
-    def total_skipped(self) -> int:
-        return sum(self.skipped.values())
-
-    def summary(self) -> str:
-        """`12 items written (3 skipped: 3 no expected answer)`."""
-        noun = "item" if self.written == 1 else "items"
-        text = f"{self.written} {noun} written"
-        if self.skipped:
-            reasons = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
-            text += f" ({self.total_skipped} skipped: {reasons})"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": self.format,
-            "written": self.written,
-            "skipped": dict(self.skipped),
-            "files": list(self.files),
-        }
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -377,21 +345,6 @@ def csv_row(item: Item) -> list[Any]:
         else:
             row.append(_json_text(value))
     return row
-
-
-class TextStream:
-    """A text view of a binary stream for the csv module (detached again at the end, so the
-    caller's stream stays open)."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.wrapper = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)  # type: ignore[type-var]
-
-    def __enter__(self) -> io.TextIOWrapper:
-        return self.wrapper
-
-    def __exit__(self, *exc: object) -> None:
-        self.wrapper.flush()
-        self.wrapper.detach()
 
 
 def write_csv(items: Iterable[Item], out: IO[bytes]) -> ExportReport:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from reviewer.review.session import ReviewError
+from reviewer.store.events import ReviewError
 
 #: The content of an item, in the order of the canonical shape (its id comes first).
 CONTENT_KEYS = (

@@ -6,7 +6,9 @@ pass; else none), and the review's themes and scores. Its `source_key` is the qu
 the reviewer, so promoting the same review again updates the case instead of adding one.
 
 Each promotion is also a `promote` review event (the review state unchanged) and the dataset
-item points at it (`review_event_id`): undoing the event marks the item removed.
+item points at it (`review_event_id`): undoing the event marks the item removed. The review
+screen works through a `PromotingSession`: a review session that also promotes, and whose undo
+takes a promotion back.
 
 Both end with a new dataset version when the dataset changed (`reviewer.datasets.versions`).
 A new case's split (train/test) is drawn from a hash of its source key: stable.
@@ -24,7 +26,8 @@ from sqlmodel import SQLModel
 
 from reviewer.datasets.items import assign_split, item_ref, record_vars
 from reviewer.datasets.versions import refresh_item, settle_ref, snapshot
-from reviewer.review.session import (
+from reviewer.review.session import ItemView, ReviewSession
+from reviewer.store.events import (
     EVENTS,
     QUEUE_ITEMS,
     ReviewError,
@@ -210,3 +213,26 @@ def promote(engine: Engine, queue_item_id: int, reviewer: str, dataset_name: str
         if item is None:
             raise ReviewError(f"no queue item {queue_item_id}")
         return promote_in(conn, item, reviewer, dataset_name, now=stamp(utc_now()))
+
+
+class PromotingSession(ReviewSession):
+    """A review session whose items can also be promoted into datasets (`d`); undoing a
+    promotion takes its case back out."""
+
+    def promote(self, item: ItemView | int, dataset: str | None = None) -> PromoteResult:
+        """Add the item, with this review, to `dataset` (default: the queue's dataset)."""
+        name = dataset or self.queue.dataset
+        if not name:
+            raise ReviewError(f"queue {self.queue.name} names no dataset: choose one")
+        return self.record(
+            item,
+            lambda conn, row, seconds, now: promote_in(
+                conn, row, self.reviewer, name, now=now, seconds=seconds
+            ),
+        )
+
+    def undo_effects(self, conn: Connection, action: str, event_id: int) -> None:
+        if action == "promote":
+            unpromote_in(conn, event_id)
+        else:
+            super().undo_effects(conn, action, event_id)

@@ -48,7 +48,7 @@ from reviewer.datasets.versions import (
     version_info,
 )
 from reviewer.review.queues import QueueDef
-from reviewer.review.session import (
+from reviewer.store.events import (
     EVENTS,
     QUEUE_ITEMS,
     RECORDS,

@@ -36,8 +36,8 @@ from reviewer.datasets.items import (
     content_text,
     item_ref,
 )
-from reviewer.review.session import stamp, utc_now
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.events import stamp, utc_now
 
 DATASETS: Table = SQLModel.metadata.tables["datasets"]
 DATASET_ITEMS: Table = SQLModel.metadata.tables["dataset_items"]

@@ -32,6 +32,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, select
 from sqlmodel import SQLModel
 
+from reviewer.measures import percentile
 from reviewer.messages import last_user_text
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 
@@ -260,13 +261,6 @@ def _mark(side: Side | None) -> str:
     if side.error is not None and side.passed is not True:
         return "!"
     return "✓" if side.passed else "✗"
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) by linear interpolation between ranks; None when empty."""
-    from reviewer.insights.metrics import percentile as of_sorted
-
-    return of_sorted(sorted(values), q)
 
 
 def _sum(values: Iterable[float | None]) -> float | None:

@@ -28,8 +28,8 @@ from sqlalchemy import Engine, Table, and_, func, select, update
 from sqlmodel import SQLModel
 
 from reviewer.records import Record, iso_timestamp
-from reviewer.review.session import EVENTS, QUEUE_ITEMS, is_latest
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.events import EVENTS, QUEUE_ITEMS, is_latest
 from reviewer.store.writer import BulkWriter
 
 RUNS: Table = SQLModel.metadata.tables["eval_runs"]

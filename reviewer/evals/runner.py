@@ -50,8 +50,8 @@ from reviewer.evals.providers import (
     RetryPolicy,
     get_provider,
 )
-from reviewer.review.session import stamp, utc_now
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.events import stamp, utc_now
 
 RUNS: Table = SQLModel.metadata.tables["eval_runs"]
 RESULTS: Table = SQLModel.metadata.tables["eval_results"]

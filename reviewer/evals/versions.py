@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from reviewer.evals.prompts import PromptError, parse_prompt, prompt_hash
-from reviewer.review.session import stamp, utc_now, write_transaction
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.events import stamp, utc_now, write_transaction
 
 VERSIONS: Table = SQLModel.metadata.tables["prompt_versions"]
 RUNS: Table = SQLModel.metadata.tables["eval_runs"]

@@ -24,9 +24,8 @@ Everything returned is made of dataclasses whose `to_dict()` is JSON-ready.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -49,9 +48,15 @@ from sqlalchemy import (
 )
 from sqlmodel import SQLModel
 
+from reviewer.measures import percentile
 from reviewer.records import TIMESTAMP_FORMAT
-from reviewer.review.session import EVENTS, QUEUE_ITEMS, RECORDS, is_latest
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.events import (
+    EVENTS,
+    QUEUE_ITEMS,
+    RECORDS,
+    is_latest,
+)
 
 __all__ = [
     "BUCKETS",
@@ -194,16 +199,6 @@ class Insights:
 
 
 # -- small helpers --------------------------------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) of sorted `values`, by linear interpolation between ranks
-    (as `reviewer.evals.compare.percentile`, without sorting again); None when empty."""
-    if not values:
-        return None
-    rank = (len(values) - 1) * q / 100.0
-    low, high = math.floor(rank), math.ceil(rank)
-    return float(values[low] + (values[high] - values[low]) * (rank - low))
 
 
 def bucket_start_of(day: str | date, bucket: str = "day") -> str:
@@ -349,8 +344,8 @@ class _Acc:
             pass_rate=_ratio(self.reviews_pass, reviews),
             errors=self.errors,
             error_rate=_ratio(self.errors, self.records),
-            latency_p50=percentile(self.latencies, 50),
-            latency_p95=percentile(self.latencies, 95),
+            latency_p50=percentile(self.latencies, 50, presorted=True),
+            latency_p95=percentile(self.latencies, 95, presorted=True),
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cost_usd=self.cost_usd,

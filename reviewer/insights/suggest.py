@@ -33,7 +33,9 @@ from sqlalchemy import Connection, Engine, Table, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
-from reviewer.review.session import (
+from reviewer.review.themes import THEMES, ThemeInfo, ensure_themes, normalize_theme
+from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.events import (
     EVENTS,
     QUEUE_ITEMS,
     RECORDS,
@@ -45,8 +47,6 @@ from reviewer.review.session import (
     utc_now,
     write_transaction,
 )
-from reviewer.review.themes import THEMES, ThemeInfo, ensure_themes, normalize_theme
-from reviewer.store import schema  # noqa: F401  (registers the tables)
 
 SUGGESTIONS: Table = SQLModel.metadata.tables["theme_suggestions"]
 

@@ -28,9 +28,9 @@ from typing import IO, Any
 import orjson
 from sqlalchemy import Engine, select
 
-from reviewer.datasets.exporters import ExportReport, TextStream
-from reviewer.datasets.redact import redact_value
-from reviewer.review.session import EVENTS, RECORDS, is_latest
+from reviewer.exporting import ExportReport, TextStream
+from reviewer.redact import redact_value
+from reviewer.store.events import EVENTS, RECORDS, is_latest
 from reviewer.store.records import export_dict
 from reviewer.store.schema import RECORD_COLUMNS
 
@@ -181,7 +181,7 @@ def export_reviews(
     lines: Iterable[dict[str, Any]] | None = None,
 ) -> ExportReport:
     """Write the reviews (see the module doc) as JSONL or CSV to `out`; `redact` masks
-    personal data and keys in every string (best-effort, see `reviewer.datasets.redact`).
+    personal data and keys in every string (best-effort, see `reviewer.redact`).
     `lines` replaces the reading (a caller counting progress passes `iter_reviews` wrapped)."""
     if fmt not in REVIEW_FORMATS:
         raise ValueError(f"unknown format {fmt!r} (formats: {', '.join(REVIEW_FORMATS)})")

@@ -19,18 +19,15 @@ by a fresh statement, which sees claims committed meanwhile).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Table,
     and_,
     delete,
     exists,
@@ -40,72 +37,33 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlmodel import SQLModel
 
-from reviewer.records import TIMESTAMP_FORMAT
 from reviewer.review.counts import read_counts, shift
 from reviewer.review.queues import QueueDef
-from reviewer.store import schema  # noqa: F401  (registers the tables)
-from reviewer.store.records import export_dict
-from reviewer.store.schema import RECORD_COLUMNS
+from reviewer.store.events import (
+    CLAIMS,
+    EVENTS,
+    QUEUE_ITEMS,
+    ReviewError,
+    ReviewState,
+    current_state,
+    current_states,
+    insert_event,
+    is_latest,
+    load_record,
+    stamp,
+    utc_now,
+    write_transaction,
+)
 
-if TYPE_CHECKING:
-    from reviewer.datasets.promote import PromoteResult
-
-QUEUE_ITEMS: Table = SQLModel.metadata.tables["queue_items"]
-CLAIMS: Table = SQLModel.metadata.tables["claims"]
-EVENTS: Table = SQLModel.metadata.tables["review_events"]
-RECORDS: Table = SQLModel.metadata.tables["records"]
+T = TypeVar("T")
 
 #: The actions an event records.
 ACTIONS = ("verdict", "score", "themes", "note", "correct", "skip", "undo", "promote")
 VERDICTS = ("pass", "fail")
 
 
-class ReviewError(Exception):
-    """An action that cannot be done; the message says why, for the reviewer."""
-
-
 # -- state ----------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class ReviewState:
-    """One reviewer's review of one item, as its latest event says (empty when never touched)."""
-
-    reviewer: str = ""
-    verdict: str | None = None
-    scores: dict[str, Any] = field(default_factory=dict)
-    themes: list[str] = field(default_factory=list)
-    note: str | None = None
-    corrected: str | None = None
-    skipped: bool = False
-    complete: bool = False
-    seconds: float = 0.0
-    event_id: int | None = None  # the latest event; None when the reviewer never acted here
-    action: str | None = None  # what that event did
-    updated_at: str | None = None
-
-    @property
-    def started(self) -> bool:
-        return self.event_id is not None
-
-    @classmethod
-    def from_event(cls, row: Any) -> ReviewState:
-        return cls(
-            reviewer=row.reviewer,
-            verdict=row.verdict,
-            scores=orjson.loads(row.scores) if row.scores else {},
-            themes=orjson.loads(row.themes) if row.themes else [],
-            note=row.note,
-            corrected=row.corrected,
-            skipped=bool(row.skipped),
-            complete=bool(row.complete),
-            seconds=float(row.seconds or 0.0),
-            event_id=row.id,
-            action=row.action,
-            updated_at=row.created_at,
-        )
 
 
 @dataclass(slots=True)
@@ -144,100 +102,7 @@ class Progress:
         return f"{self.position if self.position is not None else '-'} / {self.total}"
 
 
-# -- database helpers shared with promotion and statistics ----------------------------------------
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    """A datetime as the stored timestamp text (UTC, fixed width, sortable)."""
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
-
-
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that writes, committed on exit (rolled back on an exception).
-
-    On SQLite it starts with `BEGIN IMMEDIATE`, so the write lock is taken before the first
-    read: what the transaction read cannot change before it writes, and two writers wait for
-    each other (busy timeout) instead of failing on a stale snapshot.
-    """
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
-
-
-def is_latest(event: Any) -> ColumnElement[bool]:
-    """A condition: `event` (an alias of review_events) is the latest of its (item, reviewer)."""
-    later = EVENTS.alias("later")
-    return ~exists().where(
-        later.c.queue_item_id == event.c.queue_item_id,
-        later.c.reviewer == event.c.reviewer,
-        later.c.id > event.c.id,
-    )
-
-
-def current_state(conn: Connection, queue_item_id: int, reviewer: str) -> ReviewState:
-    """The reviewer's review of the item: its latest event, or an empty state."""
-    row = conn.execute(
-        select(EVENTS)
-        .where(EVENTS.c.queue_item_id == queue_item_id, EVENTS.c.reviewer == reviewer)
-        .order_by(EVENTS.c.id.desc())
-        .limit(1)
-    ).first()
-    return ReviewState.from_event(row) if row else ReviewState(reviewer=reviewer)
-
-
-def current_states(conn: Connection, queue_item_id: int) -> dict[str, ReviewState]:
-    """Every reviewer's current review of the item, by reviewer."""
-    e = EVENTS.alias("e")
-    rows = conn.execute(
-        select(e).where(e.c.queue_item_id == queue_item_id, is_latest(e)).order_by(e.c.id)
-    ).all()
-    return {row.reviewer: ReviewState.from_event(row) for row in rows}
-
-
-def insert_event(
-    conn: Connection,
-    item: Any,
-    reviewer: str,
-    action: str,
-    state: ReviewState,
-    *,
-    now: str,
-    undoes: int | None = None,
-) -> int:
-    """Append one event carrying `state`; returns its id."""
-    result = conn.execute(
-        insert(EVENTS).values(
-            queue_item_id=item.id,
-            queue=item.queue,
-            record_id=item.record_id,
-            reviewer=reviewer,
-            action=action,
-            verdict=state.verdict,
-            scores=orjson.dumps(state.scores).decode() if state.scores else None,
-            themes=orjson.dumps(state.themes).decode() if state.themes else None,
-            note=state.note,
-            corrected=state.corrected,
-            skipped=state.skipped,
-            complete=state.complete,
-            seconds=round(state.seconds, 3),
-            undoes=undoes,
-            created_at=now,
-        )
-    )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
+# -- the item's cached status ---------------------------------------------------------------------
 
 
 def refresh_status(conn: Connection, queue_item_id: int, reviews_per_item: int) -> tuple[str, int]:
@@ -263,13 +128,6 @@ def refresh_status(conn: Connection, queue_item_id: int, reviews_per_item: int) 
     if before is not None and before.active:
         shift(conn, before.queue, before.status, status)
     return status, done
-
-
-def load_record(conn: Connection, record_id: str) -> dict[str, Any]:
-    """The stored record in the canonical export shape."""
-    cols = [RECORDS.c[name] for name in RECORD_COLUMNS if name != "raw"]
-    row = conn.execute(select(*cols).where(RECORDS.c.id == record_id)).mappings().first()
-    return export_dict(dict(row)) if row else {"id": record_id, "messages": [], "output": None}
 
 
 def _after(position: float, item_id: int) -> ColumnElement[bool]:
@@ -516,28 +374,26 @@ class ReviewSession:
         """Pass on this item: it is released for other reviewers and not offered to this one."""
         return self._act(item, "skip", lambda s: replace(s, skipped=True))
 
-    def promote(self, item: ItemView | int, dataset: str | None = None) -> PromoteResult:
-        """Add the item, with this review, to `dataset` (default: the queue's dataset)."""
-        from reviewer.datasets.promote import promote_in
-
-        name = dataset or self.queue.dataset
-        if not name:
-            raise ReviewError(f"queue {self.queue.name} names no dataset: choose one")
+    def record(self, item: ItemView | int, write: Callable[[Connection, Any, float, str], T]) -> T:
+        """Run `write(conn, item_row, seconds, now)` on the item inside a write transaction,
+        committed before returning: how the layers above the review (promotion into datasets)
+        add actions of their own. `seconds` is the time spent on the item so far, for the event
+        `write` appends; `now` the timestamp text."""
         queue_item_id = self._item_id(item)
         with write_transaction(self.engine) as conn:
             now = self._now()
             row = self._lock(conn, queue_item_id)
             seconds = current_state(conn, queue_item_id, self.reviewer).seconds
-            result = promote_in(
-                conn,
-                row,
-                self.reviewer,
-                name,
-                now=stamp(now),
-                seconds=seconds + self._spent(queue_item_id),
-            )
+            result = write(conn, row, seconds + self._spent(queue_item_id), stamp(now))
         self._saved(queue_item_id)
         return result
+
+    def undo_effects(self, conn: Connection, action: str, event_id: int) -> None:
+        """Take back what an event of `action` did beyond the review state, inside the undo's
+        transaction. The review's own actions have nothing more to take back; an action added
+        by a layer above (a promotion) is undone by that layer's session, which overrides this."""
+        if action not in ACTIONS or action == "promote":
+            raise ReviewError(f"a {action} cannot be undone here: undo it where it was made")
 
     def undo(self) -> ItemView | None:
         """Undo this reviewer's last action in this queue (on whatever item); repeated calls go
@@ -575,10 +431,7 @@ class ReviewSession:
             insert_event(
                 conn, item, self.reviewer, "undo", restored, now=stamp(now), undoes=target.id
             )
-            if target.action == "promote":
-                from reviewer.datasets.promote import unpromote_in
-
-                unpromote_in(conn, target.id)
+            self.undo_effects(conn, target.action, int(target.id))
             refresh_status(conn, queue_item_id, self.queue.reviews_per_item)
             if restored.complete or restored.skipped:
                 self._release(conn, queue_item_id)

@@ -15,7 +15,12 @@ from sqlalchemy import Engine, func, select
 
 from reviewer.review.agreement import Level, cohens_kappa, krippendorff_alpha
 from reviewer.review.queues import QueueDef
-from reviewer.review.session import EVENTS, QUEUE_ITEMS, ReviewState, is_latest
+from reviewer.store.events import (
+    EVENTS,
+    QUEUE_ITEMS,
+    ReviewState,
+    is_latest,
+)
 
 
 def queue_stats(engine: Engine, queue: QueueDef) -> dict[str, Any]:

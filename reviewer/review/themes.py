@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
-from reviewer.review.session import (
+from reviewer.store.events import (
     EVENTS,
     ReviewError,
     is_latest,

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from reviewer.review.queues import parse_queue
-from reviewer.review.session import CLAIMS, EVENTS, QUEUE_ITEMS, ReviewSession
+from reviewer.review.session import ReviewSession
+from reviewer.store.events import CLAIMS, EVENTS, QUEUE_ITEMS
 from tests.unit.test_review_session import make_items
 
 ITEMS = 200

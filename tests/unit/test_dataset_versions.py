@@ -185,7 +185,7 @@ def test_unknown_datasets_and_versions_are_clear_errors(engine, tmp_path):
     with pytest.raises(DatasetError, match=r"dataset 'cases' has no version 4 \(versions 1 to 1\)"):
         list(iter_version_items(engine, "cases", 4))
     from reviewer.datasets.promote import ensure_dataset
-    from reviewer.review.session import write_transaction
+    from reviewer.store.events import write_transaction
 
     with write_transaction(engine) as conn:
         ensure_dataset(conn, "empty", now="")

@@ -238,7 +238,7 @@ def test_promotion_keeps_logged_template_variables(engine, tmp_path):
     run_import(engine, path)
     from sqlalchemy import insert
 
-    from reviewer.review.session import QUEUE_ITEMS, RECORDS
+    from reviewer.store.events import QUEUE_ITEMS, RECORDS
 
     with engine.begin() as conn:
         record_id = conn.execute(select(RECORDS.c.id)).scalar_one()

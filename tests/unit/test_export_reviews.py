@@ -20,7 +20,7 @@ from reviewer.review.export_reviews import (
     export_reviews,
     iter_reviews,
 )
-from reviewer.review.session import stamp
+from reviewer.store.events import stamp
 from tests.unit.test_review_session import T0, Clock, events, make_items, session
 
 

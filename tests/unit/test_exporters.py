@@ -38,8 +38,8 @@ from reviewer.datasets.exporters import (
     write_openai_evals,
     write_promptfoo,
 )
+from reviewer.datasets.promote import PromotingSession
 from reviewer.review.queues import load_queues
-from reviewer.review.session import ReviewSession
 from reviewer.review.sync import sync_queues
 from reviewer.store.db import open_engine, sqlite_url
 from tests.conftest import REPO, SAMPLE_LOGS, run_import
@@ -643,7 +643,7 @@ def reviewed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     run_import(engine, SAMPLE_LOGS)
     queues = {q.name: q for q in load_queues(ws)[0]}
     sync_queues(engine, [queues["thumbs-down"]])
-    session = ReviewSession(engine, queues["thumbs-down"], "ana")
+    session = PromotingSession(engine, queues["thumbs-down"], "ana")
     for i in range(6):
         view = session.next_item()
         assert view is not None

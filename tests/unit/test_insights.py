@@ -33,6 +33,7 @@ from sqlalchemy import Engine, insert, select
 from typer.testing import CliRunner
 
 from reviewer.cli import app
+from reviewer.datasets.promote import PromotingSession
 from reviewer.insights.metrics import (
     DATASET_ITEMS,
     RESULTS,
@@ -46,8 +47,8 @@ from reviewer.insights.metrics import (
 )
 from reviewer.review.counts import recount
 from reviewer.review.queues import parse_queue
-from reviewer.review.session import QUEUE_ITEMS, RECORDS, ReviewSession, stamp
 from reviewer.review.themes import create_theme
+from reviewer.store.events import QUEUE_ITEMS, RECORDS, stamp
 
 T0 = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 
@@ -121,9 +122,9 @@ def _item(engine: Engine, queue: str, record_id: str) -> int:
         )
 
 
-def _session(engine: Engine, queue: str, reviewer: str) -> ReviewSession:
+def _session(engine: Engine, queue: str, reviewer: str) -> PromotingSession:
     qdef = parse_queue({"name": queue, "dataset": "regressions"}, f"queues/{queue}.yaml")
-    return ReviewSession(engine, qdef, reviewer, clock=lambda: T0, timer=lambda: 0.0)
+    return PromotingSession(engine, qdef, reviewer, clock=lambda: T0, timer=lambda: 0.0)
 
 
 def _reviews(engine: Engine) -> int:

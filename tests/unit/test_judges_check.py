@@ -25,8 +25,9 @@ from reviewer.evals.judges_check import (
 from reviewer.evals.prompts import prompt_hash
 from reviewer.evals.versions import save_version
 from reviewer.review.queues import load_queue_file, parse_queue
-from reviewer.review.session import QUEUE_ITEMS, ReviewSession
+from reviewer.review.session import ReviewSession
 from reviewer.review.sync import sync_queues
+from reviewer.store.events import QUEUE_ITEMS
 from tests.conftest import records
 
 PROMPT = "name: support\nprovider: echo\nsystem: You are Clara of Cobbler & Co.\n"

@@ -13,7 +13,7 @@ from reviewer.datasets.promote import (
     case_from_review,
     promote,
 )
-from reviewer.review.session import ReviewError, ReviewState
+from reviewer.store.events import ReviewError, ReviewState
 from tests.unit.test_review_session import events, make_items, session
 
 

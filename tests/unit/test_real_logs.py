@@ -1,4 +1,4 @@
-"""Every file under shared/real_logs imports in one call, each in its own format, zero rejects."""
+"""Every file under tests/fixtures/real_logs imports in one call, each in its own format, zero rejects."""
 
 from __future__ import annotations
 

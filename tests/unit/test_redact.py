@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviewer.datasets.redact import redact_text, redact_value
+from reviewer.redact import redact_text, redact_value
 
 
 @pytest.mark.parametrize(

@@ -396,8 +396,8 @@ def reviewed_workspace(engine: Any) -> None:
     promoted to a dataset) so pass rates and theme coverage exist."""
     from datetime import UTC, datetime
 
+    from reviewer.datasets.promote import PromotingSession
     from reviewer.review.queues import parse_queue
-    from reviewer.review.session import ReviewSession
     from reviewer.review.sync import sync_queues
     from tests.conftest import SAMPLE_LOGS, run_import
 
@@ -407,7 +407,7 @@ def reviewed_workspace(engine: Any) -> None:
         "queues/big-model.yaml",
     )
     sync_queues(engine, [queue], datetime(2026, 11, 21, tzinfo=UTC))
-    session = ReviewSession(engine, queue, "ana")
+    session = PromotingSession(engine, queue, "ana")
     first = session.next_item()
     assert first is not None
     session.set_verdict(first, "fail")

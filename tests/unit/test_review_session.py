@@ -11,14 +11,15 @@ import orjson
 import pytest
 from sqlalchemy import Engine, insert, select, text, update
 
+from reviewer.datasets.promote import PromotingSession
 from reviewer.review.counts import recount
 from reviewer.review.queues import parse_queue
-from reviewer.review.session import (
+from reviewer.review.session import ReviewSession
+from reviewer.store.events import (
     CLAIMS,
     EVENTS,
     QUEUE_ITEMS,
     ReviewError,
-    ReviewSession,
     stamp,
 )
 from tests.conftest import run_import
@@ -115,9 +116,9 @@ def make_queue(**extra: Any) -> Any:
 
 def session(
     engine: Engine, reviewer: str = "ana", clock: Clock | None = None, **queue: Any
-) -> ReviewSession:
+) -> PromotingSession:
     clock = clock or Clock()
-    return ReviewSession(engine, make_queue(**queue), reviewer, clock=clock, timer=clock.timer)
+    return PromotingSession(engine, make_queue(**queue), reviewer, clock=clock, timer=clock.timer)
 
 
 def events(engine: Engine, **where: Any) -> list[dict[str, Any]]:

@@ -19,8 +19,8 @@ from reviewer.insights.suggest import (
     tokens,
     untagged_failures,
 )
-from reviewer.review.session import RECORDS
 from reviewer.review.themes import theme_counts
+from reviewer.store.events import RECORDS
 from tests.unit.test_review_session import Clock, make_items, session
 
 REFUND = [

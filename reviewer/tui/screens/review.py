@@ -25,7 +25,8 @@ from reviewer.tui.widgets.conversation import Conversation
 from reviewer.tui.widgets.meta import meta_panel
 
 if TYPE_CHECKING:
-    from reviewer.review.session import ItemView, ReviewSession
+    from reviewer.datasets.promote import PromotingSession as ReviewSession
+    from reviewer.review.session import ItemView
     from reviewer.tui.app import ReviewerApp
 
 
@@ -113,10 +114,10 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        from reviewer.review.session import ReviewSession
+        from reviewer.datasets.promote import PromotingSession
 
         ctx = self.app.ctx
-        self.session = ReviewSession(ctx.engine, self.queue, ctx.reviewer)
+        self.session = PromotingSession(ctx.engine, self.queue, ctx.reviewer)
         self.query_one(Conversation).focus()
         start = self.start_item
         if start is not None:
@@ -151,7 +152,7 @@ class ReviewScreen(Screen[None]):
     async def _run(
         self, call: Callable[[ReviewSession], Any], announce: str | None, keep: bool, nothing: str
     ) -> None:
-        from reviewer.review.session import ReviewError
+        from reviewer.store.events import ReviewError
 
         async with self._lock:
             session = self.session
