@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from reviewer.assertions import ITEM_TYPES, canonical_type, known_spellings, schema_problem
 from reviewer.store.events import ReviewError
 
 #: The content of an item, in the order of the canonical shape (its id comes first).
@@ -34,29 +35,8 @@ MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "parts"
 SPLITS = ("train", "test")
 SOURCE_KEYS = ("record_id", "review_id")
 
-#: The assertion types an item may carry, as stored.
-ASSERTION_TYPES = (
-    "contains",
-    "not_contains",
-    "icontains",
-    "regex",
-    "json_schema",
-    "equals",
-    "is_json",
-)
-#: Other spellings (after lowercasing and `-` to `_`): ours and promptfoo's.
-ASSERTION_ALIASES = {
-    "must_contain": "contains",
-    "must_not_contain": "not_contains",
-    "not_contain": "not_contains",
-    "regexp": "regex",
-    "matches": "regex",
-    "jsonschema": "json_schema",
-    "contains_json_schema": "json_schema",
-    "equal": "equals",
-    "exact": "equals",
-    "valid_json": "is_json",
-}
+#: The assertion types an item may carry, as stored (the shared vocabulary's item types).
+ASSERTION_TYPES = ITEM_TYPES
 _TEXT_ASSERTIONS = ("contains", "not_contains", "icontains")
 
 #: Template variables, where a log format keeps them in a record's metadata.
@@ -126,13 +106,16 @@ def normalize_assertion(raw: Any, where: str = "assertion") -> dict[str, Any]:
     kind = raw.get("type")
     if not isinstance(kind, str) or not kind.strip():
         raise ItemError(f"{where}.type: give the assertion's type ({', '.join(ASSERTION_TYPES)})")
-    spelled = kind.strip().lower().replace("-", "_")
-    norm = ASSERTION_ALIASES.get(spelled, spelled)
-    if norm not in ASSERTION_TYPES:
+    norm = canonical_type(kind)
+    if norm is not None and norm not in ASSERTION_TYPES:
+        raise ItemError(
+            f"{where}.type: {norm} needs a model or code, so it is a grader of the prompt "
+            f"file, not an assertion of an item (items take {', '.join(ASSERTION_TYPES)})"
+        )
+    if norm is None:
         raise ItemError(
             f"{where}.type: unknown assertion type {kind!r} "
-            f"(known: {', '.join(ASSERTION_TYPES)}; also must_contain, must_not_contain and "
-            "promptfoo's spellings such as not-contains, is-json)"
+            f"(known: {known_spellings(ASSERTION_TYPES)})"
         )
     value = raw.get("value")
     if norm == "is_json" and isinstance(value, dict):
@@ -155,6 +138,9 @@ def normalize_assertion(raw: Any, where: str = "assertion") -> dict[str, Any]:
             raise ItemError(
                 f"{where}.value: json_schema needs a JSON Schema object, not {_kind(value)}"
             )
+        problem = schema_problem(value)
+        if problem:
+            raise ItemError(f"{where}.value: not a valid JSON Schema: {problem}")
     elif value is not None:  # is_json
         raise ItemError(f"{where}.value: is_json takes no value (or a JSON Schema object)")
     return {"type": norm, "value": value}

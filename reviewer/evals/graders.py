@@ -20,10 +20,8 @@ label of its grades. `check_graders` checks specs up front and says what is wron
 A dataset item's own assertions (contains, not_contains, icontains, regex, json_schema,
 equals, is_json) are graders too and apply on top of the prompt's (`grade` adds them).
 
-JSON Schema: validated with the `jsonschema` package when it is installed, else with a small
-built-in validator (type, enum, const, required, properties, additionalProperties, items,
-minItems, maxItems, minLength, maxLength, minimum, maximum, pattern, anyOf, oneOf, allOf;
-other keywords are ignored).
+Type names and their spellings are one vocabulary with the dataset items' assertions
+(`reviewer.assertions`); JSON Schema is checked with the `jsonschema` package.
 """
 
 from __future__ import annotations
@@ -44,6 +42,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from reviewer.assertions import (
+    CHECK_KEYS,
+    ITEM_TYPES,
+    TYPES,
+    canonical_type,
+    schema_errors,
+    schema_problem,
+)
 
 #: The judge: an async function (messages, model, provider) -> the judge's text.
 JudgeFn = Callable[[list[dict[str, Any]], str, str | None], Awaitable[str]]
@@ -98,50 +105,14 @@ class GraderError(ValueError):
 
 # -- specs ------------------------------------------------------------------------------------
 
-#: The keys each grader type takes (besides `type` and `name`).
-GRADER_KEYS: dict[str, tuple[str, ...]] = {
-    "equals": ("value", "ignore_case", "strip"),
-    "contains": ("value", "ignore_case"),
-    "icontains": ("value", "ignore_case"),
-    "not_contains": ("value", "ignore_case"),
-    "regex": ("value", "ignore_case"),
-    "is_json": ("value",),
-    "json_schema": ("value",),
-    "similarity": ("value", "threshold"),
-    "llm_judge": ("rubric", "value", "provider", "model", "threshold"),
-    "pairwise": ("rubric", "value", "provider", "model", "both_orders"),
-    "python": ("value", "function", "threshold"),
-}
-GRADER_TYPES = tuple(GRADER_KEYS)
-#: Other spellings (after lowercasing and `-` to `_`): ours, the dataset's and promptfoo's.
-GRADER_ALIASES = {
-    "exact": "equals",
-    "equal": "equals",
-    "json_valid": "is_json",
-    "valid_json": "is_json",
-    "jsonschema": "json_schema",
-    "contains_json_schema": "json_schema",
-    "regexp": "regex",
-    "matches": "regex",
-    "must_contain": "contains",
-    "must_not_contain": "not_contains",
-    "not_contain": "not_contains",
-    "similar": "similarity",
-    "llm_rubric": "llm_judge",
-    "judge": "llm_judge",
-    "rubric": "llm_judge",
-    "custom": "python",
-}
+#: The keys each grader type takes (besides `type` and `name`): the shared vocabulary.
+GRADER_KEYS = CHECK_KEYS
+GRADER_TYPES = TYPES
 _PROVIDERS = ("openai", "anthropic", "echo")
 _python_functions: dict[str, Callable[..., Any]] = {}
 
 
-def _type_name(raw: Any) -> str | None:
-    if not isinstance(raw, str):
-        return None
-    spelled = raw.strip().lower().replace("-", "_")
-    spelled = GRADER_ALIASES.get(spelled, spelled)
-    return spelled if spelled in GRADER_KEYS else None
+_type_name = canonical_type
 
 
 def _kind(value: Any) -> str:
@@ -278,7 +249,7 @@ def normalize_grader(raw: Any) -> dict[str, Any]:
             raise GraderError(
                 f"json_schema needs a JSON Schema mapping, not {_kind(value)}", field="value"
             )
-        problem = _schema_problem(value)
+        problem = schema_problem(value)
         if problem:
             raise GraderError(f"not a valid JSON Schema: {problem}", field="value")
         out["value"] = value
@@ -367,15 +338,7 @@ def item_assertions(item: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(assertion, dict):
             raise GraderError(f"an assertion is a mapping, not {_kind(assertion)}", where=where)
         kind = _type_name(assertion.get("type"))
-        if kind not in (
-            "contains",
-            "not_contains",
-            "icontains",
-            "regex",
-            "json_schema",
-            "equals",
-            "is_json",
-        ):
+        if kind not in ITEM_TYPES:
             raise GraderError(
                 f"not an assertion type: {assertion.get('type')!r}",
                 where=where,
@@ -626,199 +589,6 @@ def _similarity(spec: dict[str, Any], item: dict[str, Any], output: str) -> Grad
     passed = score >= threshold
     op = ">=" if passed else "<"
     return Grade(spec["name"], passed, score, f"token F1 {score:.2f} {op} {threshold:.2f}")
-
-
-# -- JSON Schema ------------------------------------------------------------------------------
-
-
-def _jsonschema() -> Any:
-    try:
-        import jsonschema
-    except ImportError:
-        return None
-    return jsonschema
-
-
-#: Which validator `json_schema` uses: "jsonschema" when the package is installed, else "built-in".
-def schema_engine() -> str:
-    return "jsonschema" if _jsonschema() is not None else "built-in"
-
-
-_JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
-
-
-def _schema_problem(schema: dict[str, Any]) -> str | None:
-    lib = _jsonschema()
-    if lib is not None:
-        try:
-            lib.validators.validator_for(schema).check_schema(schema)
-        except lib.exceptions.SchemaError as exc:
-            return str(exc.message)
-        return None
-    return _builtin_schema_problem(schema, "$")
-
-
-def _builtin_schema_problem(schema: Any, at: str) -> str | None:
-    if isinstance(schema, bool):
-        return None
-    if not isinstance(schema, dict):
-        return f"{at}: a schema is a mapping, not {_kind(schema)}"
-    kind = schema.get("type")
-    kinds = kind if isinstance(kind, list) else [kind] if kind is not None else []
-    for k in kinds:
-        if k not in _JSON_TYPES:
-            return f"{at}.type: {k!r} is not a JSON type ({', '.join(_JSON_TYPES)})"
-    if "required" in schema and not (
-        isinstance(schema["required"], list) and all(isinstance(r, str) for r in schema["required"])
-    ):
-        return f"{at}.required: a list of property names"
-    if "enum" in schema and not isinstance(schema["enum"], list):
-        return f"{at}.enum: a list of values"
-    if "pattern" in schema:
-        try:
-            re.compile(schema["pattern"])
-        except (re.error, TypeError) as exc:
-            return f"{at}.pattern: {exc}"
-    props = schema.get("properties")
-    if props is not None:
-        if not isinstance(props, dict):
-            return f"{at}.properties: a mapping of property schemas"
-        for key, sub in props.items():
-            problem = _builtin_schema_problem(sub, f"{at}.properties.{key}")
-            if problem:
-                return problem
-    for key in ("items", "additionalProperties"):
-        if key in schema:
-            problem = _builtin_schema_problem(schema[key], f"{at}.{key}")
-            if problem:
-                return problem
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
-            subs = schema[key]
-            if not isinstance(subs, list):
-                return f"{at}.{key}: a list of schemas"
-            for i, sub in enumerate(subs):
-                problem = _builtin_schema_problem(sub, f"{at}.{key}[{i}]")
-                if problem:
-                    return problem
-    return None
-
-
-def schema_errors(schema: dict[str, Any], value: Any) -> list[str]:
-    """Where `value` breaks `schema`, as `$.path: what` texts ([] when it matches)."""
-    lib = _jsonschema()
-    if lib is not None:
-        validator = lib.validators.validator_for(schema)(schema)
-        found = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-        return [f"{e.json_path}: {e.message}" for e in found]
-    errors: list[str] = []
-    _validate(schema, value, "$", errors)
-    return errors
-
-
-def _json_type_ok(kind: str, value: Any) -> bool:
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "null":
-        return value is None
-    if isinstance(value, bool):
-        return False
-    if kind == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    return isinstance(value, int | float)  # number
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _validate(schema: Any, value: Any, at: str, errors: list[str]) -> None:
-    if schema is True or not isinstance(schema, dict):
-        return
-    if schema is False:
-        errors.append(f"{at}: not allowed")
-        return
-    kind = schema.get("type")
-    if kind is not None:
-        kinds = kind if isinstance(kind, list) else [kind]
-        if not any(_json_type_ok(k, value) for k in kinds):
-            want = " or ".join(kinds)
-            errors.append(f"{at}: expected {want}, got {_json_kind(value)}")
-            return
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{at}: {_quote(value)} is not one of {_quote(schema['enum'], 80)}")
-    if "const" in schema and value != schema["const"]:
-        errors.append(f"{at}: expected {_quote(schema['const'])}")
-    if isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            errors.append(f"{at}: shorter than {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            errors.append(f"{at}: longer than {schema['maxLength']} characters")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append(f"{at}: {_quote(value)} does not match {_quote(schema['pattern'])}")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{at}: {value} is less than {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{at}: {value} is more than {schema['maximum']}")
-    if isinstance(value, dict):
-        for key in schema.get("required") or []:
-            if key not in value:
-                errors.append(f"{at}: {key!r} is a required property")
-        props = schema.get("properties") or {}
-        for key, sub in props.items():
-            if key in value:
-                _validate(sub, value[key], f"{at}.{key}", errors)
-        extra = schema.get("additionalProperties", True)
-        for key in value:
-            if key in props:
-                continue
-            if extra is False:
-                errors.append(f"{at}: additional property {key!r} is not allowed")
-            elif isinstance(extra, dict):
-                _validate(extra, value[key], f"{at}.{key}", errors)
-    if isinstance(value, list):
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append(f"{at}: fewer than {schema['minItems']} items")
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{at}: more than {schema['maxItems']} items")
-        items = schema.get("items")
-        if isinstance(items, dict):
-            for i, element in enumerate(value):
-                _validate(items, element, f"{at}[{i}]", errors)
-    for sub in schema.get("allOf") or []:
-        _validate(sub, value, at, errors)
-    for key in ("anyOf", "oneOf"):
-        subs = schema.get(key)
-        if not subs:
-            continue
-        matching = 0
-        for sub in subs:
-            trial: list[str] = []
-            _validate(sub, value, at, trial)
-            matching += not trial
-        if key == "anyOf" and matching == 0:
-            errors.append(f"{at}: matches none of the anyOf schemas")
-        if key == "oneOf" and matching != 1:
-            errors.append(f"{at}: matches {matching} of the oneOf schemas (exactly 1 wanted)")
 
 
 # -- judges -----------------------------------------------------------------------------------

@@ -286,7 +286,9 @@ def test_assertion_spellings_are_normalised(raw, expected):
 @pytest.mark.parametrize(("raw", "message"), [
     ({"type": "regex", "value": "(unclosed"}, "assertions[0].value: the regex does not compile: missing ), unterminated subpattern at position 0"),
     ({"type": "json_schema", "value": "{}"}, "assertions[0].value: json_schema needs a JSON Schema object, not a text"),
-    ({"type": "llm-rubric", "value": "polite"}, "assertions[0].type: unknown assertion type 'llm-rubric' (known: contains, not_contains, icontains, regex, json_schema, equals, is_json; also must_contain, must_not_contain and promptfoo's spellings such as not-contains, is-json)"),
+    ({"type": "llm-rubric", "value": "polite"}, "assertions[0].type: llm_judge needs a model or code, so it is a grader of the prompt file, not an assertion of an item (items take contains, not_contains, icontains, regex, json_schema, equals, is_json)"),
+    ({"type": "contains-maybe", "value": "x"}, "assertions[0].type: unknown assertion type 'contains-maybe' (known: contains, not_contains, icontains, regex, json_schema, equals, is_json; also exact, equal, json-valid, valid-json, jsonschema, contains-json-schema, regexp, matches, must-contain, must-not-contain, not-contain)"),
+    ({"type": "json_schema", "value": {"type": "strin"}}, "assertions[0].value: not a valid JSON Schema: $.type: 'strin' is not valid under any of the given schemas"),
     ({"type": "contains", "value": ""}, "assertions[0].value: contains needs a text to look for, not an empty text"),
     ({"type": "contains", "value": 3}, "assertions[0].value: contains needs a text to look for, not a number"),
     ({"type": "is_json", "value": "yes"}, "assertions[0].value: is_json takes no value (or a JSON Schema object)"),
