@@ -2,13 +2,7 @@
 
 The main process reads chunks of lines and writes rows; workers decode, detect and parse.
 Chunks come back in order and only a few are in flight, so memory stays constant. Each line
-comes back as one outcome:
-
-    ("rows", format, [row, ...])   records as rows in RECORD_COLUMNS order
-    ("skip", format)               no LLM call in it
-    ("batch", format, custom_id, body_json)   an OpenAI/Anthropic Batch request to keep
-    ("reject", format | None, reason)
-    None                           a blank line
+comes back as one outcome (`reviewer.ingest.outcomes`), or None for a blank line.
 """
 
 from __future__ import annotations
@@ -18,6 +12,7 @@ from typing import Any
 import orjson
 
 from reviewer.ingest.base import LogFormat, ParseContext
+from reviewer.ingest.outcomes import Outcome, Parsed
 from reviewer.store.schema import RECORD_COLUMNS
 
 _state: dict[str, Any] = {}
@@ -48,7 +43,9 @@ def _lookup_batch(custom_id: str) -> dict[str, Any] | None:
     return orjson.loads(row[0]) if row and row[0] else None
 
 
-def parse_chunk(path: str, import_id: int | None, lines: list[tuple[int, bytes]]) -> list[Any]:
+def parse_chunk(
+    path: str, import_id: int | None, lines: list[tuple[int, bytes]]
+) -> list[Outcome | None]:
     """Parse a chunk of (line number, raw bytes) in a worker: one outcome per line."""
     from reviewer.ingest.pipeline import parse_item
     from reviewer.ingest.reader import Item
@@ -57,14 +54,15 @@ def parse_chunk(path: str, import_id: int | None, lines: list[tuple[int, bytes]]
     detector = _state["detector"]
     pending: list[tuple[str, dict[str, Any]]] = []
     ctx = ParseContext(path, 0, "", _lookup_batch, lambda cid, body: pending.append((cid, body)))
-    out: list[Any] = []
+    out: list[Outcome | None] = []
     for line, raw in lines:
         outcome = parse_item(Item(line, raw), "json", forced, detector, ctx, import_id, pending)
-        if outcome is not None and outcome[0] == "rows":
+        if isinstance(outcome, Parsed):
             # the main process has the line already: do not send its text back
             same = ctx.raw
-            rows = [(*r[:RAW], None, *r[RAW + 1 :]) if r[RAW] is same else r for r in outcome[2]]
-            outcome = ("rows", outcome[1], rows)
+            outcome.rows = [
+                (*r[:RAW], None, *r[RAW + 1 :]) if r[RAW] is same else r for r in outcome.rows
+            ]
         out.append(outcome)
     return out
 

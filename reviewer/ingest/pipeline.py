@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from reviewer.ingest.base import LogFormat, ParseContext, Rejected
 from reviewer.ingest.formats import Detector, all_formats, by_name, format_names
+from reviewer.ingest.outcomes import BatchRequest, Outcome, Parsed, Refused, Skipped
 from reviewer.ingest.reader import (
     DEFAULT_MAX_LINE_BYTES,
     KEPT_RAW_BYTES,
@@ -323,26 +324,24 @@ class Importer:
                 stream.close()
             writer.sync()  # batch requests of this file are visible to the next
 
-    def _apply(self, outcome: tuple[Any, ...], path: str, item: Item, writer: BulkWriter) -> None:
+    def _apply(self, outcome: Outcome, path: str, item: Item, writer: BulkWriter) -> None:
         """Count and write one item's outcome (see `parse_item`)."""
-        what, fmt = outcome[0], outcome[1]
-        if what == "reject":
-            self._reject(writer, path, item, fmt, outcome[2])
+        if isinstance(outcome, Refused):
+            self._reject(writer, path, item, outcome.format, outcome.reason)
             return
-        rep = self._file(path, fmt)
+        rep = self._file(path, outcome.format)
         rep.lines += 1
-        if what == "rows":
-            rows = outcome[2]
-            rep.records += len(rows)
-            for row in rows:
+        if isinstance(outcome, Parsed):
+            rep.records += len(outcome.rows)
+            for row in outcome.rows:
                 if row[_RAW] is None:  # from a parsing worker: the raw text is the line
                     row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
                 writer.add_row(row, rep)
-        else:  # "skip", or "batch": a batch request kept for joining; no LLM call of its own
-            rep.skipped += 1
-            if what == "batch":
-                self._batch_cache[outcome[2]] = orjson.loads(outcome[3])
-                writer.add_batch_request(outcome[2], path, item.line, outcome[3])
+            return
+        rep.skipped += 1  # no LLM call of its own
+        if isinstance(outcome, BatchRequest):  # kept for joining with its result
+            self._batch_cache[outcome.custom_id] = orjson.loads(outcome.body)
+            writer.add_batch_request(outcome.custom_id, path, item.line, outcome.body)
 
     def _import_parallel(
         self,
@@ -423,12 +422,9 @@ def parse_item(
     ctx: ParseContext,
     import_id: int | None,
     pending: list[tuple[str, dict[str, Any]]],
-) -> tuple[Any, ...] | None:
-    """Decode, detect and parse one item into an outcome (None for a blank line):
-
-    ("rows", format, [row, ...]), ("skip", format), ("batch", format, custom_id, body_json)
-    or ("reject", format | None, reason). Runs in the main process or in a parsing worker.
-    """
+) -> Outcome | None:
+    """Decode, detect and parse one item into its outcome (None for a blank line). Runs in the
+    main process or in a parsing worker."""
     from reviewer.store.writer import record_row
 
     obj = item.obj
@@ -439,36 +435,33 @@ def parse_item(
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            return (
-                "reject",
+            return Refused(
                 None,
                 (_utf8_error(raw) if isinstance(raw, bytes) else None) or _json_error(exc, raw),
             )
     fmt = forced or detector.detect(obj, kind)
     if fmt is None:
-        return ("reject", None, _unknown_reason(obj, kind))
+        return Refused(None, _unknown_reason(obj, kind))
     ctx.line = item.line
     ctx.raw = _raw_text(raw).rstrip("\r\n")
     try:
         records = list(fmt.parse(obj, ctx))
     except Rejected as exc:
-        return ("reject", fmt.name, str(exc))
+        return Refused(fmt.name, str(exc))
     except Exception as exc:  # a parser bug must not stop the import: keep the line
-        return (
-            "reject",
-            fmt.name,
-            f"could not be read as {fmt.name}: {exc.__class__.__name__}: {exc}",
+        return Refused(
+            fmt.name, f"could not be read as {fmt.name}: {exc.__class__.__name__}: {exc}"
         )
     if pending:
         cid, body = pending.pop()
         pending.clear()
-        return ("batch", fmt.name, cid, orjson.dumps(body).decode())
+        return BatchRequest(fmt.name, cid, orjson.dumps(body).decode())
     if not records:
-        return ("skip", fmt.name)
+        return Skipped(fmt.name)
     usable = usable_records(records)
     if not usable:
-        return ("reject", fmt.name, fmt.empty_reason)
-    return ("rows", fmt.name, [record_row(r, import_id) for r in usable])
+        return Refused(fmt.name, fmt.empty_reason)
+    return Parsed(fmt.name, [record_row(r, import_id) for r in usable])
 
 
 def _unknown_reason(obj: Any, kind: str) -> str:
