@@ -55,18 +55,19 @@ def by_name(name: str) -> LogFormat | None:
 
 
 class Detector:
-    """Picks the format of each item, trying the last one that matched first (mixed files are rare)."""
+    """Picks the format of each item: the first, in the registry's order, that accepts it.
+
+    Only the item decides (never the lines before it), so the same file gives the same records
+    however it is split among parsing workers."""
 
     def __init__(self, formats: list[LogFormat]) -> None:
         self.formats = formats
-        self.last: dict[str, LogFormat] = {}
+        self.by_kind: dict[str, list[LogFormat]] = {}
+        for fmt in formats:
+            self.by_kind.setdefault(fmt.kind, []).append(fmt)
 
     def detect(self, obj: Any, kind: str) -> LogFormat | None:
-        last = self.last.get(kind)
-        if last is not None and last.detect(obj):
-            return last
-        for fmt in self.formats:
-            if fmt.kind == kind and fmt is not last and fmt.detect(obj):
-                self.last[kind] = fmt
+        for fmt in self.by_kind.get(kind, ()):
+            if fmt.detect(obj):
                 return fmt
         return None
