@@ -142,6 +142,7 @@ class Importer:
         label: Callable[[str], str] | None = None,
         workers: int | None = None,
         parallel_min_bytes: int = 32 * 1024 * 1024,
+        max_decompressed_bytes: int | None = None,
     ) -> None:
         import os
 
@@ -156,6 +157,8 @@ class Importer:
         self.engine = engine
         self.label = label or (lambda p: p)
         self.max_line_bytes = max_line_bytes
+        #: how far a gzip file may expand (None: GUNZIP_RATIO times its size, see the reader)
+        self.max_decompressed_bytes = max_decompressed_bytes
         self.progress = progress
         self.keep_rejections = keep_rejections
         self.forced: LogFormat | None = None
@@ -281,7 +284,12 @@ class Importer:
     @staticmethod
     def _kind_of(source: Source, stream: Any) -> str:
         try:
-            if b"\x00" in stream.peek(8192)[:8192]:
+            head = stream.peek(8192)[:8192]
+            # Binary when a NUL byte is there and no line looks like JSON; else a NUL rejects
+            # only its own line.
+            if b"\x00" in head and not any(
+                line.lstrip(b" \t").startswith((b"{", b"[")) for line in head.split(b"\n")
+            ):
                 return "binary"
         except (EOFError, OSError, ValueError):
             return "jsonl"  # the reader reports the damage at the line where it is found
@@ -290,7 +298,7 @@ class Importer:
     def _import_source(self, source: Source, writer: BulkWriter) -> None:
         path = self.label(source.display)
         try:
-            stream, counter, total = open_source(source)
+            stream, counter, total = open_source(source, self.max_decompressed_bytes)
         except OSError as exc:
             self._reject(writer, path, Item(0, b""), None, f"cannot open: {exc.strerror or exc}")
             return

@@ -35,6 +35,10 @@ LOG_SUFFIXES = (
     ".ndjson.gz",
 )
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+#: A gzip file may expand to this many times its compressed size (at least GUNZIP_FLOOR bytes)
+#: unless a fixed limit is given: JSON logs compress 5 to 30 times, a decompression bomb 1,000.
+GUNZIP_RATIO = 100
+GUNZIP_FLOOR = 64 * 1024 * 1024
 #: How much of a rejected item's text is kept in the database.
 KEPT_RAW_BYTES = 1024 * 1024
 
@@ -128,8 +132,13 @@ class _Counting(io.RawIOBase):
         return n
 
 
-def open_source(source: Source) -> tuple[IO[bytes], _Counting, int]:
-    """Open a source as decompressed bytes; returns (stream, byte counter of the raw file, raw size)."""
+def open_source(
+    source: Source, max_decompressed: int | None = None
+) -> tuple[IO[bytes], _Counting, int]:
+    """Open a source as decompressed bytes, without a UTF-8 byte order mark; returns (stream,
+    byte counter of the raw file, raw size). Gzip data may expand to `max_decompressed` bytes,
+    else to GUNZIP_RATIO times the compressed size (at least GUNZIP_FLOOR); past that, reading
+    fails with `DecompressionLimit`."""
     raw: IO[bytes]
     if source.file is None:
         raw = sys.stdin.buffer
@@ -141,28 +150,56 @@ def open_source(source: Source) -> tuple[IO[bytes], _Counting, int]:
     buffered = io.BufferedReader(counter, buffer_size=1 << 20)
     head = buffered.peek(2)[:2]
     if head == b"\x1f\x8b":
-        stream: IO[bytes] = io.BufferedReader(_Gunzip(buffered), buffer_size=1 << 20)  # type: ignore[arg-type]
+        gunzip = _Gunzip(buffered, counter, max_decompressed)
+        stream: IO[bytes] = io.BufferedReader(gunzip, buffer_size=1 << 20)  # type: ignore[arg-type]
     else:
         stream = buffered
     head = stream.peek(4)[:4]  # type: ignore[attr-defined]
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         text = io.TextIOWrapper(stream, encoding="utf-16", newline="")
         stream = io.BufferedReader(_Utf8FromText(text), buffer_size=1 << 20)  # type: ignore[arg-type]
+    elif head[:3] == codecs.BOM_UTF8:
+        stream.read(3)  # the mark says the encoding; it is not part of the first line
     return stream, counter, total
+
+
+class DecompressionLimit(EOFError):
+    """Gzip data that expands past its limit (a decompression bomb?)."""
+
+    def __init__(self, limit: int, compressed: int, fixed: bool) -> None:
+        self.limit = limit
+        why = (
+            "the limit"
+            if fixed
+            else f"the limit for a file of {compressed:,} bytes ({GUNZIP_RATIO} times its "
+            f"size, at least {GUNZIP_FLOOR >> 20} MiB)"
+        )
+        super().__init__(
+            f"gzip data expands past {limit:,} bytes, {why}: a decompression bomb? The rest of "
+            "the file is not read; raise the limit with --max-decompressed-bytes"
+        )
 
 
 class _Gunzip(io.RawIOBase):
     """Decompresses gzip (several members too) and, unlike GzipFile, hands out every byte it
     could decompress before reporting a truncated or corrupt stream."""
 
-    def __init__(self, inner: IO[bytes]) -> None:
+    def __init__(self, inner: IO[bytes], compressed: _Counting, max_out: int | None = None) -> None:
         self.inner = inner
+        self.compressed = compressed  # bytes of the file read so far
+        self.max_out = max_out
+        self.out = 0
         self.z = zlib.decompressobj(wbits=31)
         self.pending = b""
         self.done = False
 
     def readable(self) -> bool:
         return True
+
+    def _limit(self) -> int:
+        if self.max_out is not None:
+            return self.max_out
+        return max(GUNZIP_FLOOR, GUNZIP_RATIO * self.compressed.count)
 
     def readinto(self, b: Any) -> int:
         while not self.pending and not self.done:
@@ -177,9 +214,13 @@ class _Gunzip(io.RawIOBase):
                 rest = self.z.unused_data
                 self.z = zlib.decompressobj(wbits=31)
                 self.pending += self.z.decompress(rest)
-        n = min(len(b), len(self.pending))
+        room = self._limit() - self.out
+        if room <= 0 and self.pending:
+            raise DecompressionLimit(self._limit(), self.compressed.count, self.max_out is not None)
+        n = min(len(b), len(self.pending), room)
         b[:n] = self.pending[:n]
         self.pending = self.pending[n:]
+        self.out += n
         return n
 
 
@@ -209,6 +250,8 @@ _READ_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError, UnicodeDecodeEr
 
 
 def _read_error(exc: BaseException) -> str:
+    if isinstance(exc, DecompressionLimit):
+        return str(exc)
     if isinstance(exc, EOFError):
         return "truncated gzip: the file ends before the end of the compressed stream"
     if isinstance(exc, gzip.BadGzipFile | zlib.error):
@@ -275,6 +318,16 @@ def iter_jsonl(stream: IO[bytes], max_line: int) -> Iterator[Item]:
                     kept,
                     error=f"line is {size:,} bytes, over the limit of {max_line:,} bytes (raise it with --max-line-bytes)",
                     size=size,
+                )
+                continue
+            if raw.isspace():
+                continue  # a blank line holds nothing: not even an item
+            nul = raw.find(b"\x00")
+            if nul >= 0:
+                yield Item(
+                    line_no,
+                    raw,
+                    error=f"a NUL byte at column {nul + 1}: binary data, not a line of text",
                 )
                 continue
             yield Item(line_no, raw)
