@@ -7,6 +7,7 @@ comes back as one outcome (`reviewer.ingest.outcomes`), or None for a blank line
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import orjson
@@ -20,9 +21,28 @@ _state: dict[str, Any] = {}
 RAW = RECORD_COLUMNS.index("raw")
 
 
+def _exit_with_parent() -> None:
+    """End this worker when the importing process ends, even killed by SIGKILL (which runs no
+    clean-up of its own): a thread waits on the parent's sentinel."""
+    import multiprocessing
+    import threading
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _init(forced: LogFormat | None, db_url: str) -> None:
     from reviewer.ingest.formats import Detector, all_formats
 
+    _exit_with_parent()
     _state["forced"] = forced
     _state["detector"] = Detector(all_formats())
     _state["db_url"] = db_url
