@@ -1,12 +1,21 @@
-"""Best-effort masking of personal data and secrets in exported text (`--redact`).
+"""Masking secrets and personal data: always for credentials at import, on request for the rest.
 
-Every string of an exported object (messages, tool arguments, expected and logged answers,
-template variables, notes, ids) goes through `redact_text`, which replaces
+Credentials (`scrub_credentials`, `scrub_credential_text`): at import, the values of credential
+headers and fields (Authorization, Proxy-Authorization, X-Api-Key, api-key, api_key, cookies,
+client secrets, passwords) become `[redacted]` in the stored record and in the stored raw text
+alike; a review tool has no use for them, so no file of the workspace holds them.
+
+Personal data (`--redact` on export and import): every string goes through `redact_text`,
+which replaces
 
     API keys and tokens     sk-..., sk-ant-..., sk-proj-..., pk-lf-.../sk-lf-..., AKIA...,
                             ghp_/gho_/ghs_/ghu_/ghr_..., github_pat_..., xoxb-/xoxp-/...,
-                            hf_..., AIza..., and the token after "Bearer"   -> [api-key]
+                            hf_..., AIza..., the token after "Bearer", the credentials
+                            after "Authorization: Basic"                  -> [api-key]
+    JSON Web Tokens         eyJ....eyJ....signature                        -> [jwt]
     e-mail addresses                                                       -> [email]
+    IBANs                   DE89 3704 0044 0532 0130 00, GB29NWBK60161331926819,
+                            FR14 2004 1010 0505 0001 3M02 606 (checksum-valid)  -> [iban]
     card-like numbers       13-19 digits, maybe grouped by spaces or dashes,
                             starting with 2-6 and passing the Luhn check   -> [card]
     phone numbers           international (+49 40 1234567), with an area code in
@@ -30,6 +39,9 @@ EMAIL = "[email]"
 PHONE = "[phone]"
 CARD = "[card]"
 API_KEY = "[api-key]"
+JWT = "[jwt]"
+IBAN = "[iban]"
+REDACTED = "[redacted]"
 
 _API_KEY = re.compile(
     r"""
@@ -50,6 +62,14 @@ _API_KEY = re.compile(
     re.VERBOSE,
 )
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{12,}")
+_BASIC = re.compile(
+    r"""(?i)(authorization\\?["']?\s*[:=]\s*\\?["']?\s*basic\s+)[A-Za-z0-9+/]{4,}={0,2}"""
+)
+_JWT = re.compile(
+    r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}"
+)
+# country code, check digits, then 11 to 30 letters and digits, maybe in groups of four
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])"
@@ -89,6 +109,17 @@ def _card(match: re.Match[str]) -> str:
     return CARD if 13 <= len(digits) <= 19 and _luhn(digits) else match.group()
 
 
+def _iban(match: re.Match[str]) -> str:
+    """An IBAN when its mod-97 checksum holds (ISO 13616), else the text as it was."""
+    text = match.group()
+    compact = text.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return text
+    moved = compact[4:] + compact[:4]
+    number = "".join(str(int(ch, 36)) for ch in moved)
+    return IBAN if int(number) % 97 == 1 else text
+
+
 def _phone(match: re.Match[str]) -> str:
     text = match.group()
     digits = sum(ch.isdigit() for ch in text)
@@ -100,17 +131,25 @@ def _phone(match: re.Match[str]) -> str:
 # cheap checks that skip a pattern when the text cannot hold a match
 _KEY_HINTS = ("sk-", "pk-lf-", "AKIA", "ASIA", "gh", "github_pat_", "xox", "hf_", "AIza")
 _DIGIT_RUN = re.compile(r"\d[\d ()./-]{5,}\d")  # a phone number has 7 digits or more
+_IBAN_HINT = re.compile(r"[A-Z]{2}\d{2}")
 
 
 @lru_cache(maxsize=4096)  # system prompts and tool results repeat from item to item
 def redact_text(text: str) -> str:
-    """`text` with API keys, e-mail addresses, card numbers and phone numbers masked."""
+    """`text` with API keys, tokens, e-mail addresses, IBANs, card numbers and phone numbers
+    masked."""
     if not text:
         return text
     if any(hint in text for hint in _KEY_HINTS):
         text = _API_KEY.sub(API_KEY, text)
     if "earer" in text or "EARER" in text:
         text = _BEARER.sub(lambda m: m.group(1) + API_KEY, text)
+    if "eyJ" in text:
+        text = _JWT.sub(JWT, text)
+    if "asic" in text or "ASIC" in text:
+        text = _BASIC.sub(lambda m: m.group(1) + API_KEY, text)
+    if _IBAN_HINT.search(text):
+        text = _IBAN.sub(_iban, text)
     if "@" in text:
         text = _EMAIL.sub(EMAIL, text)
     if _DIGIT_RUN.search(text):
@@ -129,3 +168,109 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_value(v) for v in value]
     return value
+
+
+# -- credentials, always scrubbed at import -------------------------------------------------------
+
+#: Field and header names whose values are credentials (lowercase, `-` as `_`).
+CREDENTIAL_KEYS = frozenset(
+    {
+        "authorization", "proxy_authorization", "x_api_key", "api_key", "apikey", "api_token",
+        "x_goog_api_key", "openai_api_key", "anthropic_api_key", "azure_api_key", "x_auth_token",
+        "auth_token", "access_token", "refresh_token", "id_token", "client_secret", "secret_key",
+        "aws_secret_access_key", "aws_session_token", "password", "passwd", "cookie", "cookies",
+        "set_cookie",
+    }
+)  # fmt: skip
+#: Cheap tests on the raw text before anything is walked (lowercased).
+_CREDENTIAL_HINTS = (
+    "authoriz", "api-key", "api_key", "apikey", "api_token", "cookie", "secret", "password",
+    "passwd", "access_token", "refresh_token", "id_token", "auth_token", "auth-token",
+    "session_token",
+)  # fmt: skip
+_HEADER_NAMES = (
+    r"authorization|proxy-authorization|x-api-key|api-key|x-goog-api-key|cookie|set-cookie"
+)
+#: `Name: value` headers inside a text (a logged curl command, an HTTP dump); the value ends at
+#: the end of the line or at a quote or backslash (the end of a quoted argument, an escape)
+_HEADER_LINE = re.compile(
+    rf"(?i)(?:(?<![\w-])|(?<=\\[nr]))((?:{_HEADER_NAMES})\s*:[ \t]*)([^\s\"\\][^\r\n\"\\]*)"
+)
+_QUOTED_VALUE = r'"(?:[^"\\]|\\.)*"'
+_ESCAPED_VALUE = r'\\"(?:[^"\\]|\\[^"])*\\"'
+_KEY_NAMES = "|".join(
+    sorted((k.replace("_", "[-_]") for k in CREDENTIAL_KEYS), key=len, reverse=True)
+)
+#: `"name": "value"` pairs inside a text, also as escaped JSON inside a JSON string
+_PAIR = re.compile(
+    rf'(?i)("(?:[\w.-]*\.)?(?:{_KEY_NAMES})"\s*:\s*){_QUOTED_VALUE}'
+    rf'|(\\"(?:[\w.-]*\.)?(?:{_KEY_NAMES})\\"\s*:\s*){_ESCAPED_VALUE}'
+)
+
+
+_CREDENTIAL_HINT_BYTES = tuple(hint.encode() for hint in _CREDENTIAL_HINTS)
+
+
+def may_hold_credentials(raw: str | bytes) -> bool:
+    """False when `raw` surely holds no credential field (a cheap test before a walk)."""
+    low = raw.lower()
+    if isinstance(low, bytes):
+        return any(hint in low for hint in _CREDENTIAL_HINT_BYTES)
+    return any(hint in low for hint in _CREDENTIAL_HINTS)
+
+
+def _credential_key(key: Any) -> bool:
+    """A credential's name, also as the last part of a dotted attribute name
+    (`http.request.header.authorization`, OpenTelemetry's way)."""
+    if not isinstance(key, str):
+        return False
+    return key.rsplit(".", 1)[-1].strip().lower().replace("-", "_") in CREDENTIAL_KEYS
+
+
+def scrub_credential_text(text: str) -> str:
+    """`text` with the values of credential headers (`Name: value` lines) and of credential
+    fields written as JSON (`"api_key": "..."`, also escaped inside a JSON string) replaced."""
+    if not may_hold_credentials(text):
+        return text
+    text = _HEADER_LINE.sub(lambda m: m.group(1) + REDACTED, text)
+    return _PAIR.sub(
+        lambda m: f'{m.group(1)}"{REDACTED}"' if m.group(1) else f'{m.group(2)}\\"{REDACTED}\\"',
+        text,
+    )
+
+
+def scrub_credentials(value: Any, found: list[str]) -> Any:
+    """`value` with every credential replaced by `[redacted]`: the values of credential keys
+    (whatever they hold), `{"name": "Authorization", "value": ...}` pairs and `[name, value]`
+    header lists, and credential headers written inside texts. The secret texts it took out
+    are appended to `found` (to take them out of the raw text as well)."""
+    if isinstance(value, str):
+        return scrub_credential_text(value)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        named = _credential_key(value.get("name") or value.get("key"))
+        for key, item in value.items():
+            if (_credential_key(key) or (named and key == "value")) and item not in (None, ""):
+                _secrets(item, found)
+                out[key] = REDACTED
+            else:
+                out[key] = scrub_credentials(item, found)
+        return out
+    if isinstance(value, list):
+        if len(value) == 2 and _credential_key(value[0]) and isinstance(value[1], str):
+            _secrets(value[1], found)
+            return [value[0], REDACTED]
+        return [scrub_credentials(item, found) for item in value]
+    return value
+
+
+def _secrets(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        if len(value) >= 4 and value != REDACTED:
+            found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _secrets(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _secrets(item, found)

@@ -28,6 +28,10 @@ class ParseContext:
     remember_batch_request: Callable[[str, dict[str, Any]], None] = lambda _cid, _body: None
     #: options given on the command line (e.g. a mapping)
     options: dict[str, Any] = field(default_factory=dict)
+    #: `--redact`: personal data masked in what is stored (credentials always are)
+    redact: bool = False
+    #: False when `raw` is not the item's text as read (credentials or personal data masked)
+    raw_is_line: bool = True
 
     def record(
         self, fmt: str, *, source_id: str | None = None, raw: str | None = None, **fields: Any

@@ -39,13 +39,14 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init(forced: LogFormat | None, db_url: str) -> None:
+def _init(forced: LogFormat | None, db_url: str, redact: bool) -> None:
     from reviewer.ingest.formats import Detector, all_formats
 
     _exit_with_parent()
     _state["forced"] = forced
     _state["detector"] = Detector(all_formats())
     _state["db_url"] = db_url
+    _state["redact"] = redact
 
 
 def _lookup_batch(custom_id: str) -> dict[str, Any] | None:
@@ -73,11 +74,18 @@ def parse_chunk(
     forced = _state["forced"]
     detector = _state["detector"]
     pending: list[tuple[str, dict[str, Any]]] = []
-    ctx = ParseContext(path, 0, "", _lookup_batch, lambda cid, body: pending.append((cid, body)))
+    ctx = ParseContext(
+        path,
+        0,
+        "",
+        _lookup_batch,
+        lambda cid, body: pending.append((cid, body)),
+        redact=_state["redact"],
+    )
     out: list[Outcome | None] = []
     for line, raw in lines:
         outcome = parse_item(Item(line, raw), "json", forced, detector, ctx, import_id, pending)
-        if isinstance(outcome, Parsed):
+        if isinstance(outcome, Parsed) and ctx.raw_is_line:
             # the main process has the line already: do not send its text back
             same = ctx.raw
             outcome.rows = [
@@ -90,7 +98,9 @@ def parse_chunk(
 class ParallelParser:
     """A pool of parsing processes, with a bounded number of chunks in flight."""
 
-    def __init__(self, forced: LogFormat | None, db_url: str, workers: int) -> None:
+    def __init__(
+        self, forced: LogFormat | None, db_url: str, workers: int, *, redact: bool = False
+    ) -> None:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -101,7 +111,10 @@ class ParallelParser:
         if method == "forkserver":
             ctx.set_forkserver_preload(["reviewer.ingest.parallel", "reviewer.ingest.pipeline"])
         self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init, initargs=(forced, db_url)
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_init,
+            initargs=(forced, db_url, redact),
         )
 
     def submit(self, path: str, import_id: int | None, lines: list[tuple[int, bytes]]) -> Any:

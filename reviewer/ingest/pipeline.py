@@ -34,6 +34,14 @@ from reviewer.ingest.reader import (
     sniff_kind,
 )
 from reviewer.records import TIMESTAMP_FORMAT
+from reviewer.redact import (
+    REDACTED,
+    may_hold_credentials,
+    redact_text,
+    redact_value,
+    scrub_credential_text,
+    scrub_credentials,
+)
 from reviewer.store.schema import RECORD_COLUMNS, ImportRun
 from reviewer.store.writer import BulkWriter
 
@@ -143,6 +151,7 @@ class Importer:
         workers: int | None = None,
         parallel_min_bytes: int = 32 * 1024 * 1024,
         max_decompressed_bytes: int | None = None,
+        redact: bool = False,
     ) -> None:
         import os
 
@@ -159,6 +168,8 @@ class Importer:
         self.max_line_bytes = max_line_bytes
         #: how far a gzip file may expand (None: GUNZIP_RATIO times its size, see the reader)
         self.max_decompressed_bytes = max_decompressed_bytes
+        #: mask personal data in what is stored (`--redact`); credentials are masked always
+        self.redact = redact
         self.progress = progress
         self.keep_rejections = keep_rejections
         self.forced: LogFormat | None = None
@@ -199,10 +210,8 @@ class Importer:
         rep = self._file(path, fmt or "unknown")
         rep.lines += 1
         rep.rejected += 1
-        raw = item.raw[:KEPT_RAW_BYTES]
-        writer.reject(
-            path, item.line, fmt, reason, _raw_text(raw), item.size or len(item.raw), now_text()
-        )
+        text = stored_reject_text(item.raw[:KEPT_RAW_BYTES], self.redact)
+        writer.reject(path, item.line, fmt, reason, text, item.size or len(item.raw), now_text())
         if len(self.report.rejections) < self.keep_rejections:
             self.report.rejections.append(Rejection(path, item.line, fmt, reason))
 
@@ -304,7 +313,12 @@ class Importer:
             return
         pending: list[tuple[str, dict[str, Any]]] = []
         ctx = ParseContext(
-            path, 0, "", self._lookup_batch, lambda cid, body: pending.append((cid, body))
+            path,
+            0,
+            "",
+            self._lookup_batch,
+            lambda cid, body: pending.append((cid, body)),
+            redact=self.redact,
         )
         progress = self.progress
         import_id = self.report.import_id
@@ -369,6 +383,7 @@ class Importer:
                 self.forced,
                 str(self.engine.url.render_as_string(hide_password=False)),
                 self.workers,
+                redact=self.redact,
             )
         pool = self._pool
         in_flight: deque[tuple[list[Item], Any]] = deque()
@@ -452,6 +467,11 @@ def parse_item(
         return Refused(None, _unknown_reason(obj, kind))
     ctx.line = item.line
     ctx.raw = _raw_text(raw).rstrip("\r\n")
+    ctx.raw_is_line = True
+    if ctx.redact or may_hold_credentials(raw):
+        obj, text = scrub(obj, ctx.raw, redact=ctx.redact)
+        if text is not ctx.raw:
+            ctx.raw, ctx.raw_is_line = text, False
     try:
         records = list(fmt.parse(obj, ctx))
     except Rejected as exc:
@@ -470,6 +490,30 @@ def parse_item(
     if not usable:
         return Refused(fmt.name, fmt.empty_reason)
     return Parsed(fmt.name, [record_row(r, import_id) for r in usable])
+
+
+def scrub(obj: Any, text: str, *, redact: bool = False) -> tuple[Any, str]:
+    """The item and its raw text with credentials replaced by `[redacted]` (always) and, with
+    `redact`, personal data masked: no stored record nor raw text holds them."""
+    found: list[str] = []
+    obj = scrub_credentials(obj, found)
+    scrubbed = scrub_credential_text(text)
+    for secret in found:
+        for spelled in {secret, orjson.dumps(secret).decode()[1:-1]}:
+            scrubbed = scrubbed.replace(spelled, REDACTED)
+    if any(secret in scrubbed for secret in found):  # written in a way not found: from the item
+        scrubbed = orjson.dumps(obj).decode()
+    if redact:
+        obj = redact_value(obj)
+        scrubbed = redact_text(scrubbed)
+    return obj, (text if scrubbed == text else scrubbed)
+
+
+def stored_reject_text(raw: bytes | str, redact: bool = False) -> str:
+    """What is kept of a rejected item: its text, credentials (and with `redact` personal
+    data) masked like an imported record's."""
+    text = scrub_credential_text(_raw_text(raw))
+    return redact_text(text) if redact else text
 
 
 def _unknown_reason(obj: Any, kind: str) -> str:

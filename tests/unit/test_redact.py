@@ -129,3 +129,42 @@ def test_redact_value_reaches_every_string_but_not_keys():
         "tool": {"arguments": '{"phone": "[phone]"}'},
     }
     assert redact_text("") == ""
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "DE89 3704 0044 0532 0130 00",
+        "DE89370400440532013000",
+        "GB29 NWBK 6016 1331 9268 19",
+        "GB29NWBK60161331926819",
+        "FR14 2004 1010 0505 0001 3M02 606",
+        "FR1420041010050500013M02606",
+    ],
+)
+def test_ibans(iban):
+    assert redact_text(f"Pay to {iban}, thanks") == "Pay to [iban], thanks"
+    tool_result = '{"refund_to": "' + iban + '", "status": "ok"}'
+    assert redact_text(tool_result) == '{"refund_to": "[iban]", "status": "ok"}'
+
+
+def test_an_iban_with_a_wrong_checksum_stays():
+    assert redact_text("DE12 3704 0044 0532 0130 00") == "DE12 3704 0044 0532 0130 00"
+    assert redact_text("order CB2041BRN42 and DE42") == "order CB2041BRN42 and DE42"
+
+
+def test_basic_authorization_and_bare_jwts():
+    assert redact_text("Authorization: Basic dXNlcjpwYXNzd29yZA==") == (
+        "Authorization: Basic [api-key]"
+    )
+    assert redact_text('{"authorization": "Basic dXNlcjpwYXNz"}') == (
+        '{"authorization": "Basic [api-key]"}'
+    )
+    assert redact_text("a basic question about sizes") == "a basic question about sizes"
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert redact_text(f"session {jwt} expired") == "session [jwt] expired"
+
+
+def test_redact_value_reaches_tool_results():
+    value = {"role": "tool", "content": '{"iban": "GB29 NWBK 6016 1331 9268 19"}'}
+    assert redact_value(value)["content"] == '{"iban": "[iban]"}'
