@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -98,10 +98,15 @@ class RubricScore(_Strict):
         return None
 
 
+#: A whole number the database can hold (64-bit signed), and a finite number.
+SqlInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+SqlFloat = Annotated[float, Field(allow_inf_nan=False, ge=-1e300, le=1e300)]
+
+
 class Sample(_Strict):
-    size: int | None = Field(default=None, gt=0)
+    size: int | None = Field(default=None, gt=0, le=2**63 - 1)
     rate: float | None = Field(default=None, gt=0, le=1)
-    seed: int = 0
+    seed: SqlInt = 0
     stratify: str | None = None
 
     @model_validator(mode="after")
@@ -134,12 +139,12 @@ class QueueFilter(_Strict):
     since: str | None = None
     until: str | None = None
     has_error: bool | None = None
-    min_latency_ms: float | None = None
-    max_latency_ms: float | None = None
-    min_input_tokens: int | None = None
-    max_input_tokens: int | None = None
-    min_output_tokens: int | None = None
-    max_output_tokens: int | None = None
+    min_latency_ms: SqlFloat | None = None
+    max_latency_ms: SqlFloat | None = None
+    min_input_tokens: SqlInt | None = None
+    max_input_tokens: SqlInt | None = None
+    min_output_tokens: SqlInt | None = None
+    max_output_tokens: SqlInt | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     contains: str | None = None
     where: str | None = None
@@ -198,6 +203,8 @@ class QueueFilter(_Strict):
                     raise ValueError(
                         f"{key}: expected a text, number, true/false or null (or a list of them), not {w!r}"
                     )
+                if isinstance(w, int) and not -(2**63) <= w <= 2**63 - 1:
+                    raise ValueError(f"{key}: {w} is out of range for a whole number")
         return value
 
     @model_validator(mode="after")

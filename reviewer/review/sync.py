@@ -72,6 +72,7 @@ class SyncResult:
     deactivated: int = 0
     total: int = 0
     repositioned: bool = False
+    error: str | None = None  # the sync of this queue failed (the others went on): why
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,7 +180,8 @@ def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterator[Sequence[Any]]
 def sync_queues(
     engine: Engine, queues: Iterable[QueueDef], now: datetime | None = None
 ) -> dict[str, SyncResult]:
-    """Bring the membership of each queue up to date; each queue is committed on its own.
+    """Bring the membership of each queue up to date; each queue is committed on its own, and
+    a queue whose sync fails gets a result with the `error` while the others are synced.
 
     A queue whose definition did not change since its last sync only looks at the records
     imported since then (an indexed lookup), and writes nothing when there are none: a sync
@@ -190,9 +192,20 @@ def sync_queues(
     with engine.connect() as conn:
         watermark = import_watermark(conn)
     for queue in queues:
-        with engine.begin() as conn:
-            results[queue.name] = _sync_one(conn, queue, now, watermark)
+        try:
+            with engine.begin() as conn:
+                results[queue.name] = _sync_one(conn, queue, now, watermark)
+        except Exception as exc:  # one queue's failure must not stop the sync of the others
+            where = queue.path or f"queue {queue.name}"
+            results[queue.name] = SyncResult(
+                error=f"{where}: the sync failed ({exc.__class__.__name__}: {_first_line(exc)})"
+            )
     return results
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "no message"
 
 
 def import_watermark(conn: Connection) -> int:

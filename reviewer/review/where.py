@@ -23,6 +23,7 @@ every literal becomes a bound parameter.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -417,6 +418,12 @@ def _tokens(text: str) -> list[_Token]:
                 raise WhereError(col, f"{word!r} is not a number; quote text: '{word}'")
             num = m.group(0)
             number = float(num) if any(c in num for c in ".eE") else int(num)
+            if isinstance(number, int) and not INT_MIN <= number <= INT_MAX:
+                raise WhereError(
+                    col, f"{num} is out of range: whole numbers go from {INT_MIN} to {INT_MAX}"
+                )
+            if isinstance(number, float) and not math.isfinite(number):
+                raise WhereError(col, f"{num} is out of range for a number")
             out.append(_Token("num", num, col, number))
             i = m.end()
             continue
@@ -450,11 +457,29 @@ def _describe(tok: _Token) -> str:
     return "the end of the expression" if tok.kind == "end" else repr(tok.text)
 
 
+#: Whole numbers a database column holds (64-bit signed).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+#: How deep parentheses and `not` may nest, and how many conditions one expression may hold: far
+#: beyond what a person writes, well within what the databases accept.
+MAX_DEPTH = 64
+MAX_CONDITIONS = 256
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.conditions = 0
+
+    def deeper(self, tok: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise WhereError(
+                tok.column,
+                f"nested too deeply: at most {MAX_DEPTH} levels of parentheses and 'not'",
+            )
 
     def peek(self) -> _Token:
         return self.toks[self.i]
@@ -496,11 +521,15 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_(self) -> Node:
-        if self.keyword("not"):
-            return Not(self.not_())
         tok = self.peek()
+        if self.keyword("not"):
+            self.deeper(tok)
+            node: Node = Not(self.not_())
+            self.depth -= 1
+            return node
         if tok.kind == "(":
             self.next()
+            self.deeper(tok)
             node = self.or_()
             close = self.peek()
             if close.kind != ")":
@@ -509,7 +538,15 @@ class _Parser:
                     f"expected ')' to close the '(' at column {tok.column}, found {_describe(close)}",
                 )
             self.next()
+            self.depth -= 1
             return node
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise WhereError(
+                tok.column,
+                f"too many conditions: at most {MAX_CONDITIONS} in one expression "
+                "(a list in 'in (...)' counts each value)",
+            )
         return self.condition()
 
     def operand(self, after: str | None = None) -> Field | Value:
@@ -601,6 +638,13 @@ class _Parser:
                 if not isinstance(v, Value):
                     raise WhereError(v.column, "expected a value in the list, found a field name")
                 values.append(self.check_value(field, "=", v))
+                self.conditions += 1
+                if self.conditions > MAX_CONDITIONS:
+                    raise WhereError(
+                        v.column,
+                        f"too many conditions: at most {MAX_CONDITIONS} in one expression "
+                        "(a list in 'in (...)' counts each value)",
+                    )
                 sep = self.next()
                 if sep.kind == ")":
                     break
