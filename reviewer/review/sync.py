@@ -75,7 +75,10 @@ class SyncResult:
     error: str | None = None  # the sync of this queue failed (the others went on): why
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.error is None:
+            del out["error"]
+        return out
 
 
 def unit_hash(seed: int, record_id: str) -> float:
