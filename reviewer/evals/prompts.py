@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import yaml
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import (
     BaseModel,
@@ -419,7 +420,41 @@ def _text_start(node: yaml.ScalarNode) -> int:
 # -- rendering --------------------------------------------------------------------------------
 
 
-_ENV = SandboxedEnvironment(
+#: The most text one template may render (a prompt is at most a few hundred KB; a template
+#: that renders more is a mistake, or an attack on memory).
+MAX_RENDERED_CHARS = 4 * 1024 * 1024
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, with `text * n` and `list * n` refused when the result would pass the
+    rendering limit (the product is built before anything could look at its size), and powers
+    too large to compute."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(n, int)
+                    and len(seq) * n > MAX_RENDERED_CHARS
+                ):
+                    raise SecurityError(
+                        f"the result would be {len(seq) * n:,} long, over the limit of "
+                        f"{MAX_RENDERED_CHARS:,} characters a template may render"
+                    )
+        elif (
+            isinstance(left, int)
+            and isinstance(right, int)
+            and right > 0
+            and abs(left).bit_length() * right > 1 << 16
+        ):
+            raise SecurityError(f"{left} ** {right} is too large a number for a template")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _BoundedSandbox(
     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True
 )
 _UNDEFINED = re.compile(r"^'(.+)' is undefined$")
@@ -470,9 +505,23 @@ def template_vars(item: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def _bounded(template: Template, context: dict[str, Any]) -> str:
+    """The template's text, rendered piece by piece and stopped at MAX_RENDERED_CHARS."""
+    pieces: list[str] = []
+    size = 0
+    for piece in template.generate(context):
+        size += len(piece)
+        if size > MAX_RENDERED_CHARS:
+            raise SecurityError(
+                f"it renders more than {MAX_RENDERED_CHARS:,} characters, the limit for a template"
+            )
+        pieces.append(piece)
+    return "".join(pieces)
+
+
 def _render_one(prompt: PromptFile, key: str, template: Template, context: dict[str, Any]) -> str:
     try:
-        return template.render(context).rstrip()
+        return _bounded(template, context).rstrip()
     except UndefinedError as exc:
         line = _file_line(prompt, key, _template_line(exc.__traceback__, template.filename or ""))
         message = str(exc)

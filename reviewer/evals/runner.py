@@ -60,6 +60,8 @@ CACHE: Table = SQLModel.metadata.tables["response_cache"]
 Progress = Callable[[int, int], None]
 FLUSH_SECONDS = 0.2
 FLUSH_ROWS = 200
+#: The longest answer kept for a case (as JSON text): a larger one is an error, not stored.
+MAX_OUTPUT_CHARS = 1024 * 1024
 PAGE = 500
 #: Parameters of judge calls (deterministic as far as the provider allows).
 JUDGE_PARAMS: dict[str, Any] = {"temperature": 0}
@@ -384,6 +386,12 @@ class _Eval:
             await client.prepare()  # the SDK's import, once, outside the slots
             async with self.slots:
                 completion = await client.complete(messages, model, params, self.timeout)
+            size = len(orjson.dumps(completion.output))
+            if size > MAX_OUTPUT_CHARS:
+                raise ProviderError(
+                    f"the answer is {size:,} bytes, over the limit of {MAX_OUTPUT_CHARS:,} kept "
+                    "for a case: not stored"
+                )
         except BaseException as exc:
             if not future.done():
                 if isinstance(exc, asyncio.CancelledError):
