@@ -7,10 +7,13 @@ holds one step per version, so a newer reviewer opens an older database and keep
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
 from reviewer.store import schema  # noqa: F401  (registers the tables)
@@ -32,28 +35,90 @@ class DatabaseError(Exception):
     """The database cannot be used: a clear message for the user, never a trace."""
 
 
+class DatabaseBusy(DatabaseError):
+    """Another process held the database's write lock for longer than we wait: nothing was saved."""
+
+
+#: How long one attempt to take SQLite's lock waits (its busy timeout), and how long a write
+#: goes on trying before it gives up with `DatabaseBusy`, in seconds. SQLite's own wait is not
+#: fair (a waiter polls while the others take the lock again at once), so a write that waited
+#: in vain tries again after a random pause, until LOCK_WAIT has passed.
+BUSY_TIMEOUT = 10.0
+LOCK_WAIT = 30.0
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite saying another connection holds the lock."""
+    message = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
+def begin_immediate(conn: Connection) -> None:
+    """Start a SQLite write transaction, waiting and retrying while another process writes."""
+    lock_wait = conn.info.get("lock_wait", LOCK_WAIT)
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if not is_locked(exc):
+                raise
+            conn.rollback()
+            waited = time.monotonic() - started
+            if waited >= lock_wait:
+                raise DatabaseBusy(
+                    f"the database is busy: another process held its write lock for {waited:.0f} s;"
+                    " nothing was saved, try again"
+                ) from exc
+            attempt += 1
+            pause = random.uniform(0.005, min(0.25, 0.01 * 2 ** min(attempt, 8)))
+            time.sleep(min(pause, max(0.0, lock_wait - waited)))
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(busy_timeout: float, lock_wait: float) -> Callable[..., None]:
+    def pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+        _set_pragmas(dbapi_conn, busy_timeout)
+        record.info["lock_wait"] = lock_wait
+
+    return pragmas
+
+
+def _set_pragmas(dbapi_conn, busy_timeout: float) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA page_size=16384")  # only takes effect on a new database: records are large
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
     cur.close()
 
 
-def open_engine(url: str, *, upgrade: bool = True) -> Engine:
-    """Create the engine for `url`, creating the SQLite folder and upgrading the schema."""
+def open_engine(
+    url: str,
+    *,
+    upgrade: bool = True,
+    busy_timeout: float = BUSY_TIMEOUT,
+    lock_wait: float = LOCK_WAIT,
+) -> Engine:
+    """Create the engine for `url`, creating the SQLite folder and upgrading the schema.
+
+    SQLite only: `busy_timeout` is how long one attempt to take the lock waits for another
+    process, `lock_wait` how long a review write goes on trying (seconds).
+    """
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[1] if "///" in url else ""
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": busy_timeout}
+        )
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout, lock_wait))
     else:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]

@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 
 from reviewer.records import TIMESTAMP_FORMAT
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+from reviewer.store.db import begin_immediate
 from reviewer.store.records import export_dict
 from reviewer.store.schema import RECORD_COLUMNS
 
@@ -87,11 +88,13 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     On SQLite it starts with `BEGIN IMMEDIATE`, so the write lock is taken before the first
     read: what the transaction read cannot change before it writes, and two writers wait for
-    each other (busy timeout) instead of failing on a stale snapshot.
+    each other instead of failing on a stale snapshot. While another process holds the lock,
+    the start is retried (`begin_immediate`); when it never frees, `DatabaseBusy` says so and
+    nothing was written.
     """
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            begin_immediate(conn)
         try:
             yield conn
         except BaseException:
