@@ -5,6 +5,11 @@ expected answer (the reviewer's corrected answer; else the logged output when th
 pass; else none), and the review's themes and scores. Its `source_key` is the queue item and
 the reviewer, so promoting the same review again updates the case instead of adding one.
 
+A promoted case follows its review: every later change of the review (verdict, scores, themes,
+corrected answer, an undo) updates the case in the same transaction, a new dataset version when
+the case changed, so `d` before `f` is fine. A review that says nothing yet (no verdict, score,
+theme or corrected answer; a skipped item) is not promoted.
+
 Each promotion is also a `promote` review event (the review state unchanged) and the dataset
 item points at it (`review_event_id`): undoing the event marks the item removed. The review
 screen works through a `PromotingSession`: a review session that also promotes, and whose undo
@@ -125,6 +130,55 @@ def ensure_dataset(conn: Connection, name: str, *, now: str) -> int:
     return int(conn.execute(select(DATASETS.c.id).where(DATASETS.c.name == name)).scalar_one())
 
 
+def reviewed(state: ReviewState) -> bool:
+    """Whether the review says anything a test case could hold."""
+    return bool(state.verdict or state.scores or state.themes or state.corrected)
+
+
+def follow_review(
+    conn: Connection, item: Any, reviewer: str, state: ReviewState, *, now: str
+) -> list[str]:
+    """Bring the cases promoted from this review up to date with `state` (a new dataset
+    version where one changed); returns the names of the datasets whose case changed."""
+    key = source_key(item.id, reviewer)
+    rows = conn.execute(
+        select(DATASET_ITEMS, DATASETS.c.name.label("dataset_name"))
+        .join(DATASETS, DATASETS.c.id == DATASET_ITEMS.c.dataset_id)
+        .where(DATASET_ITEMS.c.source_key == key, DATASET_ITEMS.c.removed.is_(False))
+        .order_by(DATASET_ITEMS.c.id)
+    ).all()
+    if not rows:
+        return []
+    content = case_from_review(load_record(conn, item.record_id), state)
+    changed: list[str] = []
+    for row in rows:
+        differs = {k: v for k, v in content.items() if getattr(row, k) != v}
+        if not differs:  # (a note, say, is not part of the case)
+            continue
+        differs["source"] = review_source(conn, item.id, item.record_id, reviewer)
+        conn.execute(update(DATASET_ITEMS).where(DATASET_ITEMS.c.id == row.id).values(differs))
+        refresh_item(conn, int(row.id), now=now)
+        note = f"updated item {item_ref(row, row.dataset_name)} (its review changed)"
+        snapshot(conn, int(row.dataset_id), note, by=reviewer, now=now)
+        changed.append(str(row.dataset_name))
+    return changed
+
+
+def in_datasets(conn: Connection, queue_item_id: int, reviewer: str) -> list[str]:
+    """The datasets holding a case promoted from this review."""
+    return list(
+        conn.execute(
+            select(DATASETS.c.name)
+            .join(DATASET_ITEMS, DATASET_ITEMS.c.dataset_id == DATASETS.c.id)
+            .where(
+                DATASET_ITEMS.c.source_key == source_key(queue_item_id, reviewer),
+                DATASET_ITEMS.c.removed.is_(False),
+            )
+            .order_by(DATASETS.c.name)
+        ).scalars()
+    )
+
+
 def promote_in(
     conn: Connection,
     item: Any,
@@ -140,6 +194,10 @@ def promote_in(
     if not name:
         raise ReviewError("a dataset needs a name")
     state = current_state(conn, item.id, reviewer)
+    if not reviewed(state):
+        raise ReviewError(
+            "nothing to promote yet: give a verdict, scores, themes or a corrected answer first"
+        )
     if seconds is not None:
         state.seconds = seconds
     dataset_id = ensure_dataset(conn, name, now=now)
@@ -230,6 +288,14 @@ class PromotingSession(ReviewSession):
                 conn, row, self.reviewer, name, now=now, seconds=seconds
             ),
         )
+
+    def review_changed(self, conn: Connection, item: Any, state: ReviewState, now: str) -> None:
+        follow_review(conn, item, self.reviewer, state, now=now)
+
+    def datasets_of(self, item: ItemView | int) -> list[str]:
+        """The datasets holding a case promoted from this reviewer's review of the item."""
+        with self.engine.connect() as conn:
+            return in_datasets(conn, self._item_id(item), self.reviewer)
 
     def undo_effects(self, conn: Connection, action: str, event_id: int) -> None:
         if action == "promote":

@@ -388,6 +388,11 @@ class ReviewSession:
         self._saved(queue_item_id)
         return result
 
+    def review_changed(self, conn: Connection, item: Any, state: ReviewState, now: str) -> None:
+        """Called inside the transaction of every action (and undo) that changed the review
+        of `item` to `state`: where a layer above keeps what follows the review (a promoted
+        case follows it). The review itself needs nothing more."""
+
     def undo_effects(self, conn: Connection, action: str, event_id: int) -> None:
         """Take back what an event of `action` did beyond the review state, inside the undo's
         transaction. The review's own actions have nothing more to take back; an action added
@@ -432,6 +437,8 @@ class ReviewSession:
                 conn, item, self.reviewer, "undo", restored, now=stamp(now), undoes=target.id
             )
             self.undo_effects(conn, target.action, int(target.id))
+            if target.action != "promote":
+                self.review_changed(conn, item, restored, stamp(now))
             refresh_status(conn, queue_item_id, self.queue.reviews_per_item)
             if restored.complete or restored.skipped:
                 self._release(conn, queue_item_id)
@@ -705,6 +712,7 @@ class ReviewSession:
             if before_write is not None:
                 before_write(conn, now)
             insert_event(conn, row, self.reviewer, action, after, now=now)
+            self.review_changed(conn, row, after, now)
             refresh_status(conn, queue_item_id, self.queue.reviews_per_item)
             if after.complete or after.skipped:
                 self._release(conn, queue_item_id)

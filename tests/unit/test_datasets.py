@@ -123,13 +123,14 @@ def test_the_d_key_promotes_the_canonical_item_once(engine, tmp_path):
     assert len(dataset_items(engine, "regressions")) == 1
     assert [v.number for v in list_versions(engine, "regressions")] == [1]
 
-    s.set_correction(ids[0], "Answer zero.")
-    s.promote(ids[0])
+    s.set_correction(ids[0], "Answer zero.")  # the case follows its review
+    assert not s.promote(ids[0]).created
     (item,) = dataset_items(engine, "regressions")
     assert item["expected"] == "Answer zero."
     assert item["source"]["review_id"] == last_event_id(engine, ids[0], "ana", "correct")
     assert [(v.number, v.item_count, v.note, v.created_by) for v in list_versions(engine, "regressions")] == [
-        (1, 1, "promoted 1 review", "ana"), (2, 1, "promoted 1 review", "ana"),
+        (1, 1, "promoted 1 review", "ana"),
+        (2, 1, f"updated item regressions/{first.item_id} (its review changed)", "ana"),
     ]  # fmt: skip
 
 
@@ -200,9 +201,10 @@ def test_bulk_promote_after_the_d_key_does_not_duplicate_and_updates_changed_rev
     assert items[0]["split"] == assign_split(f"{ids[0]}:ana")  # kept
     assert items[1]["split"] == "test"  # share 1.0: every new item is a test case
 
-    s.set_correction(ids[0], "Better answer 0.")
+    s.set_correction(ids[0], "Better answer 0.")  # the case follows at once
+    assert dataset_items(engine, "regressions")[0]["expected"] == "Better answer 0."
     changed = bulk_promote(engine, "regressions", make_queue(), verdict="pass")
-    assert (changed.created, changed.updated, changed.skipped) == (0, 1, 1)
+    assert (changed.created, changed.updated, changed.skipped) == (0, 0, 2)
     assert dataset_items(engine, "regressions")[0]["expected"] == "Better answer 0."
     s.undo()  # the correction
     s.undo()  # the d-key promotion: its item goes out, whoever updated it since

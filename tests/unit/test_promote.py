@@ -120,6 +120,63 @@ def test_promote_without_a_session(engine, tmp_path):
         promote(engine, 999, "ana", "from-cli")
 
 
+def versions(engine, dataset="regressions"):
+    from reviewer.datasets.versions import list_versions
+
+    return [v.note for v in list_versions(engine, dataset)]
+
+
+def test_a_case_follows_its_review_after_promotion(engine, tmp_path):
+    """`d` before `f`: the case is promoted with what the review says so far, and each later
+    change of the review (verdict, corrected answer, themes, an undo) updates it, a new
+    dataset version each time."""
+    ids = make_items(engine, tmp_path, 1)
+    s = session(engine)
+    s.next_item()
+    s.set_score(ids[0], "helpful", 2)
+    s.promote(ids[0])
+    (case,) = cases(engine)
+    assert (case["expected"], orjson.loads(case["scores"])) == (None, {"helpful": 2})
+    s.set_verdict(ids[0], "pass")
+    assert cases(engine)[0]["expected"] == "Answer 0."  # a pass keeps the logged answer
+    s.set_correction(ids[0], "Returns are accepted within 30 days.")
+    s.set_themes(ids[0], ["tone"])
+    (case,) = cases(engine)
+    assert case["expected"] == "Returns are accepted within 30 days."
+    assert orjson.loads(case["themes"]) == ["tone"]
+    s.set_note(ids[0], "a note is not part of the case")  # nothing changes: no new version
+    s.undo()  # the note
+    s.undo()  # the themes: the case follows the review back
+    assert cases(engine)[0]["themes"] is None
+    assert versions(engine) == [
+        "promoted 1 review",
+        "updated item regressions/1 (its review changed)",
+        "updated item regressions/1 (its review changed)",
+        "updated item regressions/1 (its review changed)",
+        "updated item regressions/1 (its review changed)",
+    ]
+    with engine.connect() as conn:
+        from reviewer.datasets.promote import in_datasets
+
+        assert in_datasets(conn, ids[0], "ana") == ["regressions"]
+        assert in_datasets(conn, ids[0], "ben") == []
+    assert s.datasets_of(ids[0]) == ["regressions"]
+
+
+def test_nothing_reviewed_is_not_promoted(engine, tmp_path):
+    ids = make_items(engine, tmp_path, 2)
+    s = session(engine)
+    s.next_item()
+    with pytest.raises(ReviewError, match="nothing to promote yet"):
+        s.promote(ids[0])
+    s.skip(ids[0])  # skipped, never reviewed
+    with pytest.raises(ReviewError, match="nothing to promote yet"):
+        s.promote(ids[0])
+    with pytest.raises(ReviewError, match="nothing to promote yet"):
+        promote(engine, ids[1], "ana", "from-cli")
+    assert cases(engine) == []
+
+
 def test_case_puts_system_prompts_first():
     record = {
         "messages": [
