@@ -15,10 +15,30 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
-_FTS_DDL = "CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')"
-_BODY_SQL = (
-    "COALESCE((SELECT group_concat(value ->> 'content', ' ') FROM json_each(r.messages)), '')"
-    " || ' ' || COALESCE(r.output ->> 'content', '')"
+#: The fields a query may be scoped to (`output:refund`), each a column of the index.
+FIELDS = ("system", "user", "other", "output")
+_FTS_LAYOUT = "2"  # the index's columns; an index of another layout is built again
+_FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5("
+    + ", ".join(FIELDS)
+    + ", content='', tokenize='unicode61 remove_diacritics 2')"
+)
+
+
+def _messages_sql(role_test: str) -> str:
+    return (
+        "COALESCE((SELECT group_concat(value ->> 'content', ' ') FROM json_each(r.messages)"
+        f" WHERE {role_test}), '')"
+    )
+
+
+_COLUMNS_SQL = ", ".join(
+    [
+        _messages_sql("value ->> 'role' = 'system'"),
+        _messages_sql("value ->> 'role' = 'user'"),
+        _messages_sql("COALESCE(value ->> 'role', '') NOT IN ('system', 'user')"),
+        "COALESCE(r.output ->> 'content', '')",
+    ]
 )
 _BATCH = 50_000
 
@@ -32,22 +52,77 @@ class SearchHit:
     queues: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word or quoted phrase of a query, in one field (None: any of them)."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    terms: tuple[Term, ...]
+    models: tuple[str, ...] = ()  # `model:` filters: the record's model contains each
+
+    @property
+    def words(self) -> list[str]:
+        return [w.lower() for t in self.terms for w in re.findall(r"\w+", t.text)]
+
+
+_TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"?|(\S+))', flags=re.UNICODE)
+
+
+def parse_query(query: str) -> Query:
+    """`refund output:"gift card" model:mini` as terms: a word or quoted phrase, optionally
+    scoped to a field (system, user, other, output; `assistant:` and `tool:` mean other) or
+    a filter on the model's name. An unknown `name:` prefix is searched as words."""
+    terms: list[Term] = []
+    models: list[str] = []
+    for match in _TOKEN.finditer(query):
+        field, phrase, word = match.group(1), match.group(2), match.group(3)
+        value = phrase if phrase is not None else word or ""
+        name = (field or "").lower()
+        if name in {"assistant", "tool"}:
+            name = "other"
+        if name == "model":
+            if value.strip():
+                models.append(value.strip())
+            continue
+        if field and name not in FIELDS:
+            value = f"{field} {value}"  # not a field: the words themselves
+            name = ""
+        if re.search(r"\w", value, flags=re.UNICODE):
+            terms.append(Term(value, name or None))
+    return Query(tuple(terms), tuple(models))
+
+
 def ensure_search_index(engine: Engine) -> int:
     """Index the records added since the last call; returns how many were indexed."""
     if engine.dialect.name != "sqlite":
         return _ensure_pg_index(engine)
     done = 0
     with engine.begin() as conn:
+        layout = conn.execute(text("SELECT value FROM meta WHERE key = 'fts_layout'")).first()
+        if layout is None or layout[0] != _FTS_LAYOUT:  # built by an older reviewer: again
+            conn.execute(text("DROP TABLE IF EXISTS records_fts"))
+            conn.execute(text("DELETE FROM meta WHERE key IN ('fts_rowid', 'fts_layout')"))
+            conn.execute(
+                text("INSERT INTO meta (key, value) VALUES ('fts_layout', :v)"),
+                {"v": _FTS_LAYOUT},
+            )
         conn.execute(text(_FTS_DDL))
         row = conn.execute(text("SELECT value FROM meta WHERE key = 'fts_rowid'")).first()
         last = int(row[0]) if row else 0
         top = conn.execute(text("SELECT COALESCE(MAX(rowid), 0) FROM records")).scalar_one()
+    columns = ", ".join(FIELDS)
     while last < top:
         upto = min(last + _BATCH, top)
         with engine.begin() as conn:
             conn.execute(
                 text(
-                    f"INSERT INTO records_fts (rowid, body) SELECT r.rowid, {_BODY_SQL} FROM records r WHERE r.rowid > :a AND r.rowid <= :b"
+                    f"INSERT INTO records_fts (rowid, {columns}) SELECT r.rowid, {_COLUMNS_SQL}"
+                    " FROM records r WHERE r.rowid > :a AND r.rowid <= :b"
                 ),
                 {"a": last, "b": upto},
             )
@@ -76,40 +151,87 @@ def _ensure_pg_index(engine: Engine) -> int:
     return 0
 
 
-def fts_query(query: str) -> str:
-    """User text as an FTS5 query: every word must appear (as a prefix); quotes are literal."""
-    words = re.findall(r"\w+", query, flags=re.UNICODE)
-    return " ".join(f'"{w}"*' for w in words)
+def fts_query(query: str | Query) -> str:
+    """A query as FTS5 syntax: every term must appear (a word as a prefix, a phrase as
+    written), in its field when it has one; quotes and operators are literal."""
+    parsed = parse_query(query) if isinstance(query, str) else query
+    parts: list[str] = []
+    for term in parsed.terms:
+        words = re.findall(r"\w+", term.text, flags=re.UNICODE)
+        if not words:
+            continue
+        phrase = '"' + " ".join(words) + '"*'
+        parts.append(f"{term.field} : {phrase}" if term.field else phrase)
+    return " ".join(parts)
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_PG_FIELD = {
+    "system": "m ->> 'role' = 'system'",
+    "user": "m ->> 'role' = 'user'",
+    "other": "COALESCE(m ->> 'role', '') NOT IN ('system', 'user')",
+}
 
 
 def search(engine: Engine, query: str, limit: int = 50) -> list[SearchHit]:
-    """Records whose messages or output contain every word of `query`, newest first."""
-    query = query.strip()
-    if not query:
+    """Records whose messages or output hold every term of `query` (see `parse_query`),
+    newest first, each with the queues it is in."""
+    parsed = parse_query(query.strip())
+    if not parsed.terms and not parsed.models:
         return []
+    params: dict[str, Any] = {"n": limit}
+    model_tests = []
+    for i, model in enumerate(parsed.models):
+        params[f"m{i}"] = _like(model.lower())
+        model_tests.append(f"LOWER(COALESCE(r.model, '')) LIKE :m{i} ESCAPE '\\'")
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            match = fts_query(query)
-            if not match:
-                return []
+            match = fts_query(parsed)
+            where = list(model_tests)
+            if match:
+                params["q"] = match
+                if model_tests:  # filter the matches by model, then take the newest
+                    where.append(
+                        "r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH :q)"
+                    )
+                else:
+                    where.append(
+                        "r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH :q"
+                        " ORDER BY rowid DESC LIMIT :n)"
+                    )
             rows = conn.execute(
                 text(
-                    "SELECT r.id, r.timestamp, r.model, r.messages, r.output FROM records r "
-                    "WHERE r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH :q ORDER BY rowid DESC LIMIT :n) "
-                    "ORDER BY r.rowid DESC"
+                    "SELECT r.id, r.timestamp, r.model, r.messages, r.output FROM records r"
+                    f" WHERE {' AND '.join(where)} ORDER BY r.rowid DESC LIMIT :n"
                 ),
-                {"q": match, "n": limit},
+                params,
             ).all()
         else:
-            pattern = (
-                "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            )
+            where = [test.replace("LIKE", "ILIKE") for test in model_tests]
+            for i, term in enumerate(parsed.terms):
+                params[f"t{i}"] = _like(term.text)
+                if term.field is None:
+                    where.append(
+                        f"(COALESCE(r.messages, '') || COALESCE(r.output, '')) ILIKE :t{i}"
+                    )
+                elif term.field == "output":
+                    where.append(f"(r.output::jsonb ->> 'content') ILIKE :t{i}")
+                else:
+                    where.append(
+                        "EXISTS (SELECT 1 FROM jsonb_array_elements("
+                        "COALESCE(r.messages, '[]')::jsonb) m"
+                        f" WHERE {_PG_FIELD[term.field]} AND (m ->> 'content') ILIKE :t{i})"
+                    )
             rows = conn.execute(
                 text(
-                    "SELECT id, timestamp, model, messages, output FROM records "
-                    "WHERE (COALESCE(messages, '') || COALESCE(output, '')) ILIKE :p ORDER BY timestamp DESC NULLS LAST LIMIT :n"
+                    "SELECT r.id, r.timestamp, r.model, r.messages, r.output FROM records r"
+                    f" WHERE {' AND '.join(where)}"
+                    " ORDER BY r.timestamp DESC NULLS LAST LIMIT :n"
                 ),
-                {"p": pattern, "n": limit},
+                params,
             ).all()
         ids = [r[0] for r in rows]
         memberships: dict[str, list[str]] = {}
@@ -121,7 +243,7 @@ def search(engine: Engine, query: str, limit: int = 50) -> list[SearchHit]:
                 {"ids": ids},
             ):
                 memberships.setdefault(rid, []).append(queue)
-    words = [w.lower() for w in re.findall(r"\w+", query, flags=re.UNICODE)]
+    words = parsed.words
     return [
         SearchHit(
             r[0],
