@@ -236,10 +236,19 @@ def _finish_run(engine: Engine, run_id: int, status: str, extra: dict[str, Any])
     return summary
 
 
-def _record_prompt(engine: Engine, prompt: PromptFile, text: str, by: str | None) -> None:
-    from reviewer.evals.versions import record_version
+def _record_prompt(
+    engine: Engine, prompt: PromptFile, text: str, by: str | None, workspace: Path | None
+) -> None:
+    """Keep the text a run uses as a version of the workspace's prompt, the file as it was
+    first (version 1 is the text before any edit). A prompt file from elsewhere that has the
+    same name is not the workspace's prompt: its runs are not versions of it."""
+    from reviewer.evals.versions import ensure_current, is_workspace_prompt, record_version
 
     with _WRITE_LOCK:
+        if workspace is not None:
+            if not is_workspace_prompt(workspace, prompt.name, prompt.path):
+                return
+            ensure_current(engine, workspace, prompt.name)
         record_version(engine, prompt.name, text, path=prompt.path, by=by)
 
 
@@ -572,7 +581,7 @@ async def run_eval(
     for name in sorted({p for p, _m in specs} | _judge_providers(prompt)):
         state.provider(name)  # ProviderError now, before any run is recorded
     p_hash = prompt_hash(prompt_text)
-    await asyncio.to_thread(_record_prompt, engine, prompt, prompt_text, by)
+    await asyncio.to_thread(_record_prompt, engine, prompt, prompt_text, by, workspace)
     runs = [_Model(provider, model) for provider, model in specs]
     for run in runs:
         values = {

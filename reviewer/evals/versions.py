@@ -154,6 +154,25 @@ def prompt_path(workspace: Path, name: str) -> Path:
     return yml_path if yml_path.exists() and not yaml_path.exists() else yaml_path
 
 
+def is_workspace_prompt(workspace: Path, name: str, path: str) -> bool:
+    """Whether a prompt read from `path` (relative to the workspace or the current folder) is
+    the workspace's prompt `name`, whose versions the workspace keeps; a copy elsewhere with
+    the same name is not."""
+    if not path:
+        return False
+    given = Path(path)
+    if given.is_absolute():
+        found = given
+    elif (Path(workspace) / given).exists():
+        found = Path(workspace) / given
+    else:
+        found = Path.cwd() / given
+    try:
+        return found.resolve() == prompt_path(workspace, name).resolve()
+    except (OSError, VersionError):
+        return False
+
+
 def _relative(workspace: Path, path: Path) -> str:
     try:
         return str(path.relative_to(workspace))

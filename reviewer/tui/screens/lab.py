@@ -197,6 +197,7 @@ class PromptLabScreen(Screen[None]):
             outcomes = await run_eval(
                 self.app.ctx.engine, prompt, text, dataset,
                 models=[model] if model else None, progress=progress, workspace=self.app.ctx.workspace,
+                by=self.app.ctx.reviewer,
             )  # fmt: skip
         except asyncio.CancelledError:
             summary.update(
