@@ -108,7 +108,7 @@ def render_message(
     if not parts:
         parts.append(Text("(empty)", style="dim"))
     label = Text("▌", style=ROLE_STYLE.get(role, "bold")) + Text(
-        ("output" if is_output else role)[:10], style=ROLE_STYLE.get(role, "bold")
+        ("output" if is_output else literal(role))[:10], style=ROLE_STYLE.get(role, "bold")
     )
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(width=11, no_wrap=True)
