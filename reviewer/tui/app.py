@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from reviewer.review.queues import QueueDef, load_queues
 from reviewer.tui.commands import ReviewerCommands
+from reviewer.tui.literal import literal
 
 
 @dataclass
@@ -67,6 +68,21 @@ class ReviewerApp(App[None]):
         for command in super().get_system_commands(screen):
             if not command.title.lower().startswith("theme"):
                 yield command
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (they carry exception texts, names, values from the log) is
+        shown literally: no markup, no control characters."""
+        super().notify(
+            literal(message), title=literal(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def on_mount(self) -> None:
         if self._keymap:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import Hit, Hits, Provider
 
+from reviewer.tui.literal import literal
+
 if TYPE_CHECKING:
     from reviewer.tui.app import ReviewerApp
 
@@ -26,7 +28,7 @@ class ReviewerCommands(Provider):
         ):
             cmds.append(
                 (
-                    f"Prompt lab {path.stem}",
+                    literal(f"Prompt lab {path.stem}"),
                     "edit the prompt and rerun its evals",
                     partial(app.open_lab, path),
                 )
@@ -34,8 +36,8 @@ class ReviewerCommands(Provider):
         for queue in app.ctx.queues:
             cmds.append(
                 (
-                    f"Open queue {queue.name}",
-                    queue.description or "review this queue",
+                    literal(f"Open queue {queue.name}"),
+                    literal(queue.description) or "review this queue",
                     partial(app.open_review, queue.name),
                 )
             )

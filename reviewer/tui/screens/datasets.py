@@ -126,7 +126,7 @@ class DatasetsScreen(Screen[None]):
             style = "dim strike" if item.get("removed") else ""
             tbl.add_row(
                 Text(literal(str(item["id"])), style=style),
-                Text(item.get("split") or "", style=style),
+                Text(literal(item.get("split")), style=style),
                 Text(
                     literal(", ".join(item.get("themes") or [])),
                     style=style or "yellow",
@@ -143,7 +143,7 @@ class DatasetsScreen(Screen[None]):
         title = f"Items of {self.current}" if self.current else "Items"
         removed = sum(1 for i in items if i.get("removed"))
         self.query_one("#items-title", Label).update(
-            Text(f"{title}  ({len(items) - removed} items, {removed} removed)")
+            Text(literal(f"{title}  ({len(items) - removed} items, {removed} removed)"))
         )
         self._show_detail()
 
@@ -373,7 +373,7 @@ class ExportDialog(ModalScreen[None]):
             shown = str(path.relative_to(self.app.ctx.workspace))
         except ValueError:
             shown = str(path)
-        self.query_one(Input).value = shown
+        self.query_one(Input).value = literal(shown)
 
     @on(OptionList.OptionHighlighted)
     def _format_moved(self, event: OptionList.OptionHighlighted) -> None:
@@ -414,7 +414,7 @@ class ExportDialog(ModalScreen[None]):
         except Exception as exc:  # shown in the dialog; the app goes on
             self.app.call_from_thread(
                 self.query_one("#export-status", Static).update,
-                Text(f"{exc.__class__.__name__}: {exc}", style="red"),
+                Text(literal(f"{exc.__class__.__name__}: {exc}"), style="red"),
             )
             return
         message = f"version {info.number}: {report.summary()} to {target}"

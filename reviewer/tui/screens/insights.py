@@ -138,7 +138,7 @@ class InsightsScreen(Screen[None]):
         self.query_one("#review-header", Static).update(
             Text.assemble(
                 ("Insights", "bold"),
-                f"  ·  by {self.bucket} (b)  ·  split by {split} (s)  ·  {period}",
+                literal(f"  ·  by {self.bucket} (b)  ·  split by {split} (s)  ·  {period}"),
             )
         )
         series = self.query_one("#insights-series", DataTable)
@@ -185,7 +185,7 @@ class InsightsScreen(Screen[None]):
                 b.pass_rate is not None and b.pass_rate < 0.5
             )
             periods.add_row(
-                Text(b.start, style="bold red" if bad else ""), str(b.records),
+                Text(literal(b.start), style="bold red" if bad else ""), str(b.records),
                 pct(b.satisfaction), str(b.feedback_n), str(b.reviews_n), pct(b.pass_rate),
                 str(b.errors), ms(b.latency_p50), ms(b.latency_p95),
                 f"${b.cost_usd:.2f}" if b.cost_usd else "—", key=b.start,

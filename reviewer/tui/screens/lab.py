@@ -85,7 +85,7 @@ class PromptLabScreen(Screen[None]):
         with Horizontal(id="lab-body"):
             with Vertical(id="lab-left"):
                 yield TextArea(
-                    self.prompt_path.read_text(encoding="utf-8"),
+                    literal(self.prompt_path.read_text(encoding="utf-8")),
                     id="lab-editor",
                     language="yaml",
                     show_line_numbers=True,
@@ -113,7 +113,7 @@ class PromptLabScreen(Screen[None]):
     def _load_datasets(self) -> None:
         from reviewer.datasets.catalog import dataset_sizes
 
-        names = [(f"{n} ({size})", n) for n, size in dataset_sizes(self.app.ctx.engine)]
+        names = [(literal(f"{n} ({size})"), n) for n, size in dataset_sizes(self.app.ctx.engine)]
         self.app.call_from_thread(self._set_datasets, names)
 
     def _set_datasets(self, options: list[tuple[str, str]]) -> None:
@@ -143,7 +143,9 @@ class PromptLabScreen(Screen[None]):
             problems.update(Text("✗ " + literal(str(exc)), style="bold red"))
             return None
         self._valid = True
-        problems.update(Text(f"✓ valid · {prompt.provider} · {prompt.model}", style="green"))
+        problems.update(
+            Text(literal(f"✓ valid · {prompt.provider} · {prompt.model}"), style="green")
+        )
         return prompt
 
     def _display_path(self) -> str:
@@ -384,7 +386,9 @@ class HistoryScreen(ModalScreen[None]):
         text = Text()
         for entry in history(ctx.engine, self.prompt_name):
             text.append(
-                f"version {entry.number}  {entry.hash[:10]}  {entry.created_at[:16]}  {entry.by or ''}",
+                literal(
+                    f"version {entry.number}  {entry.hash[:10]}  {entry.created_at[:16]}  {entry.by or ''}"
+                ),
                 style="bold",
             )
             if entry.git_commit:

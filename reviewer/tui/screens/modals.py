@@ -160,7 +160,7 @@ class ThemePicker(ModalScreen[list[str] | None]):
 
 
 class TextEditor(ModalScreen[str | None]):
-    """A text editor in a dialog: ctrl+s saves, esc cancels."""
+    """A text editor in a dialog: ctrl+s saves, esc cancels. The text is loaded literally."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "save", id="editor.save", priority=True),
@@ -171,7 +171,8 @@ class TextEditor(ModalScreen[str | None]):
     def __init__(self, title: str, text: str, language: str | None = None) -> None:
         super().__init__()
         self.title_text = title
-        self.text = text
+        # log text is edited as shown: a control character is its escape (`\x1b`), saved as typed
+        self.text = literal(text)
         self.language = language
 
     def compose(self) -> ComposeResult:
@@ -214,7 +215,7 @@ class DatasetPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Promote to dataset — enter picks, or type a new name")
-            yield Input(value=self.default or "", placeholder="dataset name", id="dataset-name")
+            yield Input(value=literal(self.default), placeholder="dataset name", id="dataset-name")
             yield OptionList(
                 *(Option(Text(literal(n)), id=n) for n in self.names), id="dataset-list"
             )

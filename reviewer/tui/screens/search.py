@@ -80,7 +80,7 @@ class SearchScreen(Screen[None]):
         table.clear()
         for i, hit in enumerate(hits):
             table.add_row(
-                (hit.timestamp or "")[:16].replace("T", " "),
+                Text(literal((hit.timestamp or "")[:16].replace("T", " "))),
                 Text(literal(hit.model or "")),
                 Text(literal(", ".join(hit.queues)), style="cyan"),
                 Text(literal(hit.snippet)),

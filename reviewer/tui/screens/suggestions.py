@@ -100,7 +100,7 @@ class SuggestionsScreen(ModalScreen[None]):
             return
         box = self.query_one("#suggestion-name", Input)
         box.remove_class("hidden")
-        box.value = self._current().name
+        box.value = literal(self._current().name)
         box.focus()
 
     @on(Input.Submitted, "#suggestion-name")

@@ -11,14 +11,13 @@ from typing import Any
 
 import orjson
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from reviewer.tui.literal import literal, plain
+from reviewer.tui.literal import literal, markdown, plain
 
 FOLD_LINES = 14
 SYSTEM_FOLD_LINES = 2
@@ -81,7 +80,7 @@ def render_message(
         ):
             parts.append(_json_block(shown))  # a JSON answer (an extraction endpoint): formatted
         elif role == "assistant":
-            parts.append(Markdown(literal(shown), code_theme="ansi_dark", hyperlinks=False))
+            parts.append(markdown(shown, code_theme="ansi_dark", hyperlinks=False))
         elif role == "tool":
             parts.append(_json_block(shown) if not hidden else plain(shown))
         else:
@@ -109,7 +108,7 @@ def render_message(
     if not parts:
         parts.append(Text("(empty)", style="dim"))
     label = Text("▌", style=ROLE_STYLE.get(role, "bold")) + Text(
-        ("output" if is_output else role)[:10], style=ROLE_STYLE.get(role, "bold")
+        ("output" if is_output else literal(role))[:10], style=ROLE_STYLE.get(role, "bold")
     )
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(width=11, no_wrap=True)
