@@ -20,7 +20,7 @@ EDITED = PROMPT.replace("of a shoe shop.", "of a shoe shop. Returns within 30 da
 async def test_the_file_as_it_was_is_version_1_and_the_edit_version_2(
     engine: Engine,
     tmp_path: Path,
-    ws: Path,
+    ws: Path,  # noqa: F811
     server: FakeLLM,  # noqa: F811
 ) -> None:
     make_dataset(engine, tmp_path, 2)
@@ -38,7 +38,7 @@ async def test_the_file_as_it_was_is_version_1_and_the_edit_version_2(
 async def test_a_prompt_from_elsewhere_is_not_a_version_of_the_workspace_prompt(
     engine: Engine,
     tmp_path: Path,
-    ws: Path,
+    ws: Path,  # noqa: F811
     server: FakeLLM,  # noqa: F811
 ) -> None:
     make_dataset(engine, tmp_path, 2)
