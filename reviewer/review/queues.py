@@ -222,6 +222,10 @@ class QueueFilter(_Strict):
         return self
 
 
+#: The most of a guidelines file that is read.
+GUIDELINES_LIMIT = 256 * 1024
+
+
 class QueueDef(_Strict):
     """A review queue as written in its YAML file."""
 
@@ -253,6 +257,34 @@ class QueueDef(_Strict):
     def missing_required(self, scores: dict[str, Any]) -> list[str]:
         """Names of required scores not given yet."""
         return [s.name for s in self.rubric if s.required and scores.get(s.name) in (None, "")]
+
+    @property
+    def guidelines_path(self) -> Path | None:
+        """The queue's guidelines for reviewers: a Markdown file beside its YAML file, named
+        like it (`queues/thumbs-down.md`) or like the queue; None when there is none."""
+        if not self.path:
+            return None
+        here = Path(self.path)
+        for candidate in (here.with_suffix(".md"), here.parent / f"{self.name}.md"):
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def guidelines(self) -> str | None:
+        """The guidelines' text (None when the queue has none); QueueFileError when the file
+        cannot be read."""
+        path = self.guidelines_path
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(GUIDELINES_LIMIT + 1)
+        except OSError as exc:
+            raise QueueFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        text = raw[:GUIDELINES_LIMIT].decode("utf-8-sig", errors="replace")
+        if len(raw) > GUIDELINES_LIMIT:
+            text += f"\n\n(cut: the file is longer than {GUIDELINES_LIMIT // 1024} KiB)"
+        return text
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

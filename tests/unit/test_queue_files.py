@@ -169,3 +169,25 @@ def test_shipped_queues_load_cleanly():
     valid = by_name["extract-order-json"].score("valid-json")
     assert valid is not None and valid.type == "pass_fail"
     assert load_queue_file(SHIPPED / "thumbs-down.yaml") == thumbs
+
+
+def test_guidelines_beside_the_queue_file(tmp_path: Path):
+    folder = tmp_path / "queues"
+    folder.mkdir()
+    (folder / "refunds-file.yaml").write_text("name: refunds\n")
+    (folder / "plain.yaml").write_text("name: plain\n")
+    queues = {q.name: q for q in load_queues(tmp_path)[0]}
+    assert queues["refunds"].guidelines() is None and queues["refunds"].guidelines_path is None
+    (folder / "refunds.md").write_text("# Refunds\nFail invented policies.\n")
+    assert queues["refunds"].guidelines() == "# Refunds\nFail invented policies.\n"
+    (folder / "refunds-file.md").write_bytes(b"\xef\xbb\xbfnamed like the file wins\xff")
+    assert queues["refunds"].guidelines() == "named like the file wins\ufffd"
+    big = folder / "plain.md"
+    big.write_text("x" * (300 * 1024))
+    text = queues["plain"].guidelines()
+    assert text is not None and text.endswith("(cut: the file is longer than 256 KiB)")
+
+
+def test_a_shipped_queue_has_guidelines():
+    queues = {q.name: q for q in load_queues(REPO)[0]}
+    assert (queues["thumbs-down"].guidelines() or "").startswith("# Reviewing thumbs-down")
