@@ -26,7 +26,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, select
@@ -35,6 +35,9 @@ from sqlmodel import SQLModel
 from reviewer.measures import percentile
 from reviewer.messages import last_user_text
 from reviewer.store import schema  # noqa: F401  (registers the tables)
+
+if TYPE_CHECKING:
+    from reviewer.evals.runner import RunOutcome
 
 RUNS: Table = SQLModel.metadata.tables["eval_runs"]
 RESULTS: Table = SQLModel.metadata.tables["eval_results"]
@@ -121,6 +124,18 @@ class Case:
         """`✓→✗`, `✗→✓`, `✓→✓`, `·→✓` ... (`·` unknown, `!` an error)."""
         return f"{_mark(self.baseline)}→{_mark(self.new)}"
 
+    def brief(self) -> dict[str, Any]:
+        """The case in short: item, change, and the new side's pass/fail, score, error and
+        reasons (no texts)."""
+        return {
+            "item_id": self.item_id,
+            "change": self.change,
+            "passed": self.new.passed,
+            "score": self.new.score,
+            "error": self.new.error,
+            "reasons": self.new.reasons,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "item_id": self.item_id,
@@ -193,6 +208,62 @@ class Comparison:
             "summary": self.summary.to_dict(),
             "line": format_summary(self.summary),
             "cases": [c.to_dict() for c in self.cases],
+        }
+
+
+@dataclass(slots=True)
+class EvalComparison:
+    """One eval of a prompt on a dataset, with one run per model, each run compared with its
+    baseline: what `reviewer eval` prints (`to_json` is its --json document)."""
+
+    prompt: str
+    prompt_path: str
+    prompt_hash: str
+    dataset: str
+    version: int | None  # the version asked for (None: the latest)
+    fail_under: float | None
+    runs: list[tuple[RunOutcome, Comparison]]
+
+    @property
+    def dataset_version(self) -> int | None:
+        """The version the runs used (the one asked for when there is no run)."""
+        return self.runs[0][1].dataset_version if self.runs else self.version
+
+    def failing(self) -> list[str]:
+        """The models whose pass rate is below `fail_under` (none without it)."""
+        if self.fail_under is None:
+            return []
+        return [
+            outcome.model
+            for outcome, comparison in self.runs
+            if (comparison.summary.pass_rate or 0.0) < self.fail_under
+        ]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing()
+
+    def to_json(self) -> dict[str, Any]:
+        """The document of `reviewer eval --json`: the prompt, the dataset, and per run its
+        outcome, baseline, summary (and its line) and the cases in short."""
+        return {
+            "prompt": self.prompt,
+            "prompt_path": self.prompt_path,
+            "prompt_hash": self.prompt_hash,
+            "dataset": self.dataset,
+            "dataset_version": self.dataset_version,
+            "fail_under": self.fail_under,
+            "ok": self.ok,
+            "runs": [
+                {
+                    **outcome.to_dict(),
+                    "baseline": comparison.baseline.to_dict(),
+                    "comparison": comparison.summary.to_dict(),
+                    "line": format_summary(comparison.summary),
+                    "cases": [case.brief() for case in comparison.cases],
+                }
+                for outcome, comparison in self.runs
+            ],
         }
 
 
@@ -501,6 +572,29 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
         baseline=baseline,
         cases=cases,
         summary=summary,
+    )
+
+
+def compare_eval(
+    engine: Engine,
+    outcomes: Sequence[RunOutcome],
+    *,
+    prompt: str,
+    prompt_path: str,
+    prompt_hash: str,
+    dataset: str,
+    version: int | None = None,
+    fail_under: float | None = None,
+) -> EvalComparison:
+    """Each run of an eval (one per model) against its baseline."""
+    return EvalComparison(
+        prompt=prompt,
+        prompt_path=prompt_path,
+        prompt_hash=prompt_hash,
+        dataset=dataset,
+        version=version,
+        fail_under=fail_under,
+        runs=[(outcome, compare(engine, outcome.run_id)) for outcome in outcomes],
     )
 
 

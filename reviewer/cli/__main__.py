@@ -1,0 +1,5 @@
+"""`python -m reviewer.cli`: the `reviewer` command."""
+
+from reviewer.cli import main
+
+main()

@@ -1,0 +1,176 @@
+"""`reviewer eval`: a prompt on a dataset, graded and compared with its baseline."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reviewer.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    database,
+    engine,
+    fail,
+    reviewer_name,
+    settings,
+)
+from reviewer.cli.output import emit
+
+
+def find_prompt(current: Any, prompt: str) -> Path:
+    """PROMPT as a path to a prompt file, or the name of one in <workspace>/prompts/."""
+    given = Path(prompt)
+    if given.suffix in (".yaml", ".yml") or given.is_file():
+        if not given.is_file():
+            fail(f"no such prompt file: {prompt}")
+        return given
+    folder = current.workspace / "prompts"
+    for suffix in (".yaml", ".yml"):
+        if (folder / f"{prompt}{suffix}").is_file():
+            return folder / f"{prompt}{suffix}"
+    names = sorted(p.stem for p in [*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    fail(f"no prompt named {prompt!r} in {folder} (prompts: {', '.join(names) or 'none'})")
+
+
+def eval_cmd(
+    prompt: Annotated[
+        str, typer.Argument(help="A prompt name (prompts/NAME.yaml) or a prompt file's path.")
+    ],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="The dataset to run on.")],
+    version: Annotated[
+        int | None,
+        typer.Option("--version", "-v", help="This dataset version (default: the latest)."),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Run with this model instead of the prompt's (repeat: side by side); "
+            "provider:model picks another provider, e.g. anthropic:claude-haiku-4-5.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Model calls at once (all models together).")
+    ] = 8,
+    fail_under: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-under", help="Exit 1 when a model's pass rate is below this (0 to 1)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per model request (each attempt).")
+    ] = 60.0,
+    no_cache: Annotated[
+        bool,
+        typer.Option("--no-cache", help="Call the models even for answers already in the cache."),
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as one JSON object.")
+    ] = False,
+) -> None:
+    """Run a prompt on a dataset and grade the answers; a killed run started again calls only what is missing. Exit 1 when a pass rate is below --fail-under, 2 for an unusable call (unknown prompt or dataset, a prompt error, a missing API key)."""
+    from reviewer.datasets.items import DatasetError
+    from reviewer.evals.compare import compare_eval
+    from reviewer.evals.prices import PriceError
+    from reviewer.evals.prompts import PromptError, load_prompt
+    from reviewer.evals.providers import ProviderError
+    from reviewer.evals.runner import run_eval_sync
+
+    if concurrency < 1:
+        fail("--concurrency is at least 1")
+    if fail_under is not None and not 0 <= fail_under <= 1:
+        fail(f"--fail-under is a pass rate from 0 to 1 (0.9 for 90%), not {fail_under:g}")
+    if timeout <= 0:
+        fail("--timeout is a number of seconds above 0")
+    current = settings()
+    path = find_prompt(current, prompt)
+    try:
+        loaded = load_prompt(path)
+    except PromptError as exc:
+        fail(str(exc))
+    opened = engine(current)
+    bar = None
+    if sys.stderr.isatty() and not json_out:
+        from reviewer.cli.progress import CountBar
+
+        bar = CountBar(f"eval {loaded.name}", None)
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.update(done, total)
+
+    try:
+        with bar or nullcontext():
+            outcomes = run_eval_sync(
+                opened,
+                loaded,
+                loaded.text,
+                dataset,
+                models=model or None,
+                concurrency=concurrency,
+                version=version,
+                progress=progress,
+                cache=not no_cache,
+                workspace=current.workspace,
+                timeout=timeout,
+                by=reviewer_name(current),
+            )
+        result = compare_eval(
+            opened,
+            outcomes,
+            prompt=loaded.name,
+            prompt_path=str(path),
+            prompt_hash=loaded.hash,
+            dataset=dataset,
+            version=version,
+            fail_under=fail_under,
+        )
+    except (DatasetError, ProviderError, PromptError, PriceError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:  # the runs are marked cancelled, their results kept
+        typer.echo("interrupted: the results so far are kept; run it again to continue", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        opened.dispose()
+    emit(result.to_json(), json=json_out, text=lambda: _lines(current, result))
+    if not json_out:
+        for name in result.failing():
+            typer.echo(f"{name}: pass rate below {fail_under:.0%}", err=True)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
+
+
+def _lines(current: Any, result: Any) -> list[str]:
+    """The text summary: a line per model, the first error, the models side by side."""
+    from reviewer.evals.compare import compare_models, format_models, format_summary
+
+    lines: list[str] = []
+    if result.runs:
+        first = result.runs[0][1]
+        lines.append(
+            f"{result.prompt} ({result.prompt_hash[:8]}) on {result.dataset} "
+            f"v{first.dataset_version}: {first.summary.cases} cases"
+        )
+    width = max([len(o.model) for o, _c in result.runs] + [5])
+    for o, c in result.runs:
+        s = o.summary
+        lines.append(f"{o.model:<{width}}  {format_summary(c.summary)}")
+        against = "no baseline yet" if c.baseline.kind == "none" else c.baseline.label
+        lines.append(
+            f"{'':<{width}}  run {o.run_id} · {s.get('called', 0)} called · "
+            f"{s.get('cached', 0)} cached · {s.get('resumed', 0)} resumed · against {against}"
+        )
+        errors = [case.new.error for case in c.cases if case.new.error]
+        if errors:
+            lines.append(f"{'':<{width}}  first error: {errors[0]}")
+    if len(result.runs) > 1:
+        with database(current) as opened:
+            table = format_models(compare_models(opened, [o.run_id for o, _c in result.runs]))
+        lines += ["", *table]
+    return lines

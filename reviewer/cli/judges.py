@@ -1,0 +1,71 @@
+"""`reviewer judges send|disagreements`: people check the automatic grades of an eval run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from reviewer.cli.common import EXIT_OK, EXIT_REJECTED, database, fail, settings
+from reviewer.cli.output import emit
+
+judges_app = typer.Typer(
+    help="Humans check the judges: send an eval run to a review queue, list the disagreements.",
+    no_args_is_help=True,
+)
+
+
+@judges_app.command("send")
+def judges_send(
+    run_id: Annotated[int, typer.Argument(help="The eval run.")],
+    queue: Annotated[
+        str, typer.Option("--queue", "-q", help="The review queue (made when missing).")
+    ],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object.")
+    ] = False,
+) -> None:
+    """Send an eval run's outputs to a review queue (queues/QUEUE.yaml is written unless it exists), to check the automatic grades. Exit 1 when the queue's filter leaves some out, 2 for an unknown run or a bad queue."""
+    from reviewer.evals.judges_check import JudgeCheckError, send_to_queue
+
+    current = settings()
+    with database(current) as opened:
+        try:
+            result = send_to_queue(opened, current.workspace, run_id, queue)
+        except JudgeCheckError as exc:
+            fail(str(exc))
+    made = "written" if result.queue_created else "kept as it is"
+    emit(
+        result,
+        json=json_out,
+        text=[
+            f"eval run {run_id}: {result.records} outputs ({result.imported} new) · "
+            f"{result.queue_path} {made} · {result.in_queue} in queue {result.queue}",
+            *([f"review them: reviewer review {result.queue}"] if result.all_in_queue else []),
+        ],
+    )
+    if not json_out and not result.all_in_queue:
+        typer.echo(
+            f"{result.records - result.in_queue} outputs are not in {result.queue}: its filter "
+            "selects other records (choose another --queue)",
+            err=True,
+        )
+    raise typer.Exit(EXIT_OK if result.all_in_queue else EXIT_REJECTED)
+
+
+@judges_app.command("disagreements")
+def judges_disagreements(
+    run_id: Annotated[int, typer.Argument(help="The eval run.")],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the check as one JSON object.")
+    ] = False,
+) -> None:
+    """Where a reviewer's verdict differs from the automatic pass/fail of an eval run: the agreement rate (per grader too), then each case with the graders' reasons and the reviewer's note."""
+    from reviewer.evals.judges_check import JudgeCheckError, check_judges, format_check
+
+    with database() as opened:
+        try:
+            check = check_judges(opened, run_id)
+        except JudgeCheckError as exc:
+            fail(str(exc))
+    emit(check, json=json_out, text=lambda: format_check(check))
