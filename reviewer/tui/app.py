@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 from reviewer.review.queues import QueueDef, load_queues
 from reviewer.tui.commands import ReviewerCommands
 from reviewer.tui.literal import literal
+from reviewer.tui.messages import QueuesChanged, QueuesSynced
 
 
 @dataclass
@@ -26,6 +27,7 @@ class AppContext:
     reviewer: str
     queues: list[QueueDef]
     queue_errors: list[str]
+    sync_errors: dict[str, str] = field(default_factory=dict)  # queue name -> why its sync failed
 
     def queue(self, name: str) -> QueueDef | None:
         return next((q for q in self.queues if q.name == name), None)
@@ -59,8 +61,7 @@ class ReviewerApp(App[None]):
         self.ctx = AppContext(engine, workspace, reviewer, queues, errors)
         self.open_queue = open_queue
         self.sync_on_start = sync_on_start
-        self._keymap = keymap or {}
-        self._announce_sync = False  # say when a sync asked for by the reviewer is done
+        self.keymap_config = keymap or {}
 
     def get_system_commands(self, screen: Any) -> Any:
         """Textual's own commands, less its colour "Theme" (failure themes are what a theme
@@ -85,8 +86,8 @@ class ReviewerApp(App[None]):
         )
 
     def on_mount(self) -> None:
-        if self._keymap:
-            self.set_keymap(self._keymap)
+        if self.keymap_config:
+            self.set_keymap(self.keymap_config)
         from reviewer.tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
@@ -105,44 +106,52 @@ class ReviewerApp(App[None]):
             self.sync_queues()
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
-    def sync_queues(self) -> dict[str, Any]:
-        """Materialize queue membership (new records join), off the event loop."""
+    def sync_queues(self, announce: bool = False) -> None:
+        """Materialize queue membership (new records join), off the event loop; the screens
+        hear of it by a message. With announce, say when it is done."""
         from reviewer.review.sync import sync_queues
 
-        return sync_queues(self.ctx.engine, self.ctx.queues)
+        results = sync_queues(self.ctx.engine, self.ctx.queues)
+        self.post_message(QueuesSynced(results, announce=announce))
+
+    @on(QueuesSynced)
+    def _queues_synced(self, message: QueuesSynced) -> None:
+        results = message.results
+        self.ctx.sync_errors = {name: r.error for name, r in results.items() if r.error}
+        if message.announce:
+            added = sum(r.added for r in results.values())
+            self.notify(f"queues synced: {added} new item{'s' if added != 1 else ''}", markup=False)
+        if self.ctx.sync_errors:
+            self.notify(
+                "\n".join(self.ctx.sync_errors.values()),
+                title="queues whose sync failed",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+        self.queues_changed()
+
+    def queues_changed(self) -> None:
+        """Tell every screen that the queues may have changed, so each looks again."""
+        for screen in self.screen_stack:
+            screen.post_message(QueuesChanged(dict(self.ctx.sync_errors)))
 
     @on(Worker.StateChanged)
     def _worker_done(self, event: Worker.StateChanged) -> None:
+        """One place where a worker that failed is shown to the reviewer (the app goes on)."""
         worker = event.worker
-        if event.state == WorkerState.ERROR:
-            error = worker.error
-            self.notify(
-                f"{error.__class__.__name__}: {error}",
-                title=f"{worker.name or 'task'} failed",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
-        if worker.group == "sync" and event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
-            if event.state == WorkerState.SUCCESS and self._announce_sync:
-                results = worker.result or {}
-                added = sum(r.added for r in results.values())
-                self.notify(
-                    f"queues synced: {added} new item{'s' if added != 1 else ''}", markup=False
-                )
-            self._announce_sync = False
-            self.refresh_home()
-
-    def refresh_home(self) -> None:
-        """Queue figures changed: refresh home, and give an empty review screen its first item."""
-        from reviewer.tui.screens.home import HomeScreen
-        from reviewer.tui.screens.review import ReviewScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, HomeScreen):
-                screen.reload()
-            elif isinstance(screen, ReviewScreen):
-                screen.queue_synced()
+        if event.state != WorkerState.ERROR:
+            return
+        error = worker.error
+        self.notify(
+            f"{error.__class__.__name__}: {error}",
+            title=f"{worker.name or 'task'} failed",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
+        if worker.group == "sync":  # part of the queues may have been synced: look again
+            self.queues_changed()
 
     def open_review(self, queue_name: str, queue_item_id: int | None = None) -> None:
         queue = self.ctx.queue(queue_name)

@@ -43,14 +43,13 @@ def make_app(engine: Engine, workspace: Path, reviewer: str = "ana", **kwargs: A
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait until every worker is finished and the screen has caught up."""
+    """Wait until every worker is finished and the screen has caught up (a worker's message may
+    start another worker, so until none is left running)."""
     app = pilot.app
-    for _ in range(4):
+    for _ in range(10):
         await pilot.pause()
-        workers = list(app.workers)
-        for worker in workers:
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             break

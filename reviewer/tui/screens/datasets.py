@@ -4,6 +4,7 @@ restore, switch the split), coverage per failure theme, and export with progress
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -12,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
@@ -39,9 +41,20 @@ class DatasetsScreen(Screen[None]):
 
     app: ReviewerApp
 
+    @dataclass
+    class Loaded(Message):
+        """The datasets, the coverage and the items of the current dataset, read off the loop."""
+
+        load: int  # which load (only the latest is shown)
+        current: str | None
+        datasets: list[Any]
+        coverage: list[tuple[str, int]]
+        items: list[dict[str, Any]]
+
     def __init__(self) -> None:
         super().__init__()
         self.current: str | None = None
+        self._loads = 0
         self.items: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
 
@@ -77,26 +90,29 @@ class DatasetsScreen(Screen[None]):
 
     # -- loading ----------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="datasets", exit_on_error=False)
     def reload(self) -> None:
+        """Read the datasets again (and the items of the current one), off the event loop."""
+        self._loads += 1
+        self._load(self._loads, self.current, [t for q in self.app.ctx.queues for t in q.themes])
+
+    @work(thread=True, exclusive=True, group="datasets", exit_on_error=False)
+    def _load(self, load: int, current: str | None, queue_themes: list[str]) -> None:
         from reviewer.datasets.store import dataset_items, list_datasets, theme_coverage
 
         engine = self.app.ctx.engine
         datasets = list_datasets(engine)
-        if self.current is None and datasets:
-            self.current = datasets[0].name
-        queue_themes = [t for q in self.app.ctx.queues for t in q.themes]
-        coverage = (
-            theme_coverage(engine, self.current, queue_themes)
-            if self.current
-            else theme_coverage(engine, None, queue_themes)
-        )
-        items = dataset_items(engine, self.current, include_removed=True) if self.current else []
-        self.app.call_from_thread(self._fill, datasets, coverage, items)
+        if current is None and datasets:
+            current = datasets[0].name
+        coverage = theme_coverage(engine, current, queue_themes)
+        items = dataset_items(engine, current, include_removed=True) if current else []
+        self.post_message(self.Loaded(load, current, datasets, coverage, items))
 
-    def _fill(
-        self, datasets: list[Any], coverage: list[tuple[str, int]], items: list[dict[str, Any]]
-    ) -> None:
+    @on(Loaded)
+    def _fill(self, message: Loaded) -> None:
+        if message.load != self._loads:
+            return  # a later load is on its way
+        datasets, coverage, items = message.datasets, message.coverage, message.items
+        self.current = message.current
         table = self.query_one("#dataset-list", DataTable)
         table.clear()
         for d in datasets:
@@ -208,8 +224,7 @@ class DatasetsScreen(Screen[None]):
         (self.query_one("#dataset-list", DataTable) if items.has_focus else items).focus()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
-        self.app.refresh_home()
+        self.app.pop_screen()  # home reloads its figures when it shows again
 
     # -- changes (each one a new version, committed before it is shown) -----------------------------
 
@@ -342,6 +357,20 @@ class ExportDialog(ModalScreen[None]):
 
     app: ReviewerApp
 
+    @dataclass
+    class Progressed(Message):
+        """How far the export is (total: how many items it writes, once known)."""
+
+        done: int
+        total: int | None = None
+
+    @dataclass
+    class Finished(Message):
+        """The export ended: what it wrote, or why it failed."""
+
+        text: str
+        failed: bool = False
+
     def __init__(self, dataset: str) -> None:
         super().__init__()
         self.dataset = dataset
@@ -400,26 +429,37 @@ class ExportDialog(ModalScreen[None]):
         from reviewer.datasets.versions import version_info
 
         engine = self.app.ctx.engine
-        bar = self.query_one(ProgressBar)
+
+        def progress(done: int) -> None:
+            self.post_message(self.Progressed(done))
+
         try:
             total = version_info(engine, self.dataset).item_count
-            self.app.call_from_thread(bar.update, total=total, progress=0)
+            self.post_message(self.Progressed(0, total))
             info, report = export_dataset(
                 engine,
                 self.dataset,
                 fmt,
                 target,
-                progress=lambda n: self.app.call_from_thread(bar.update, progress=n),
+                progress=progress,
             )
         except Exception as exc:  # shown in the dialog; the app goes on
-            self.app.call_from_thread(
-                self.query_one("#export-status", Static).update,
-                Text(literal(f"{exc.__class__.__name__}: {exc}"), style="red"),
-            )
+            self.post_message(self.Finished(f"{exc.__class__.__name__}: {exc}", failed=True))
             return
-        message = f"version {info.number}: {report.summary()} to {target}"
-        self.app.call_from_thread(
-            self.query_one("#export-status", Static).update, Text(literal(message), style="green")
+        self.post_message(self.Finished(f"version {info.number}: {report.summary()} to {target}"))
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        bar = self.query_one(ProgressBar)
+        if message.total is not None:
+            bar.update(total=message.total, progress=message.done)
+        else:
+            bar.update(progress=message.done)
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self.query_one("#export-status", Static).update(
+            Text(literal(message.text), style="red" if message.failed else "green")
         )
 
     def action_close(self) -> None:

@@ -15,7 +15,7 @@ EXTRA_HELP = {
         ("0-9", "give the focused rubric score that value (a category's options are numbered 1-9)"),
         ("↑ ↓ pgup pgdn home end", "scroll the conversation (an item opens at its last user turn)"),
     ],
-    "ThemePicker": [("space", "toggle the highlighted theme"), ("↑ ↓", "move")],
+    "ThemePicker": [("↑ ↓", "move")],
 }
 
 

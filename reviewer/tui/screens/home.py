@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from reviewer.tui.literal import literal, short
+from reviewer.tui.messages import QueuesChanged
 
 if TYPE_CHECKING:
     from reviewer.tui.app import ReviewerApp
@@ -40,6 +43,19 @@ class HomeScreen(Screen[None]):
     ]
 
     app: ReviewerApp
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loads = 0
+
+    @dataclass
+    class FiguresLoaded(Message):
+        """The reload worker read the figures of the queues, themes and datasets."""
+
+        load: int  # which load (only the latest is shown)
+        counts: dict[str, dict[str, int]]
+        themes: list[tuple[str, int]]
+        datasets: list[tuple[str, int]]
 
     def compose(self) -> ComposeResult:
         ctx = self.app.ctx
@@ -79,12 +95,23 @@ class HomeScreen(Screen[None]):
         )
         self.query_one("#themes", DataTable).add_columns("theme", "reviews")
         self.query_one("#datasets", DataTable).add_columns("dataset", "items")
-        self.reload()
         queues.focus()
 
-    @work(thread=True, exclusive=True, group="home", exit_on_error=False)
+    def on_screen_resume(self) -> None:
+        """Shown (first, or again when the screen above it closes): the figures may have moved."""
+        self.reload()
+
+    @on(QueuesChanged)
+    def _queues_changed(self) -> None:
+        self.reload()
+
     def reload(self) -> None:
         """Read the figures off the event loop, then fill the tables."""
+        self._loads += 1
+        self._load(self._loads)
+
+    @work(thread=True, exclusive=True, group="home", exit_on_error=False)
+    def _load(self, load: int) -> None:
         from reviewer.datasets.catalog import dataset_sizes
         from reviewer.review.sync import queue_counts
         from reviewer.review.themes import list_themes
@@ -97,14 +124,13 @@ class HomeScreen(Screen[None]):
                 known.setdefault(name, 0)
         themes = sorted(known.items(), key=lambda kv: (-kv[1], kv[0]))
         datasets = dataset_sizes(ctx.engine)
-        self.app.call_from_thread(self._fill, counts, themes, datasets)
+        self.post_message(self.FiguresLoaded(load, counts, themes, datasets))
 
-    def _fill(
-        self,
-        counts: dict[str, dict[str, int]],
-        themes: list[tuple[str, int]],
-        datasets: list[tuple[str, int]],
-    ) -> None:
+    @on(FiguresLoaded)
+    def _fill(self, message: FiguresLoaded) -> None:
+        if message.load != self._loads:
+            return  # a later load is on its way
+        counts, themes, datasets = message.counts, message.themes, message.datasets
         table = self.query_one("#queues", DataTable)
         row = table.cursor_row
         table.clear()
@@ -172,5 +198,4 @@ class HomeScreen(Screen[None]):
 
     def action_sync(self) -> None:
         self.notify("syncing queues…", markup=False)
-        self.app._announce_sync = True
-        self.app.sync_queues()
+        self.app.sync_queues(announce=True)

@@ -3,6 +3,7 @@ a review queue of exactly its records."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -10,12 +11,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from reviewer.tui.literal import literal
 
 if TYPE_CHECKING:
+    from reviewer.review.queues import QueueDef
     from reviewer.tui.app import ReviewerApp
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -62,8 +65,23 @@ class InsightsScreen(Screen[None]):
 
     app: ReviewerApp
 
+    @dataclass
+    class Measured(Message):
+        """The insights for the bucket and split asked for, computed off the event loop."""
+
+        load: int  # which load (only the latest is shown)
+        data: Any
+
+    @dataclass
+    class QueueMade(Message):
+        """A queue of the chosen records was written and synced (None: there were no records)."""
+
+        queue: QueueDef | None
+        records: int
+
     def __init__(self) -> None:
         super().__init__()
+        self._loads = 0
         self.bucket = "day"
         self.split: str | None = None
         self.data: Any = None
@@ -124,14 +142,23 @@ class InsightsScreen(Screen[None]):
         self.query_one("#insights-series", DataTable).focus()
         self.reload()
 
-    @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
     def reload(self) -> None:
+        self._loads += 1
+        self._load(self._loads, self.bucket, self.split)
+
+    @work(thread=True, exclusive=True, group="insights", exit_on_error=False)
+    def _load(self, load: int, bucket: str, split: str | None) -> None:
         from reviewer.insights.metrics import insights
 
-        data = insights(self.app.ctx.engine, bucket=self.bucket, by=self.split)
-        self.app.call_from_thread(self._fill, data)
+        self.post_message(
+            self.Measured(load, insights(self.app.ctx.engine, bucket=bucket, by=split))
+        )
 
-    def _fill(self, data: Any) -> None:
+    @on(Measured)
+    def _fill(self, message: Measured) -> None:
+        if message.load != self._loads:
+            return  # a later load is on its way
+        data = message.data
         self.data = data
         split = self.split or "none"
         period = f"{data.buckets[0]} … {data.buckets[-1]}" if data.buckets else "no records"
@@ -244,8 +271,14 @@ class InsightsScreen(Screen[None]):
                 markup=False,
             )
 
-    @work(thread=True, exclusive=True, group="insights-queue", exit_on_error=False)
     def _make_queue(self, name: str, description: str, selection: dict[str, Any]) -> None:
+        template = next((q for q in self.app.ctx.queues if q.rubric), None)
+        self._write_queue(name, description, selection, template)
+
+    @work(thread=True, exclusive=True, group="insights-queue", exit_on_error=False)
+    def _write_queue(
+        self, name: str, description: str, selection: dict[str, Any], template: QueueDef | None
+    ) -> None:
         from reviewer.insights.metrics import record_ids_for
         from reviewer.review.adhoc import queue_for_records
         from reviewer.review.sync import sync_queues
@@ -253,16 +286,22 @@ class InsightsScreen(Screen[None]):
         ctx = self.app.ctx
         ids = record_ids_for(ctx.engine, **selection)
         if not ids:
-            self.app.call_from_thread(
-                self.notify, "no records there", severity="warning", markup=False
-            )
+            self.post_message(self.QueueMade(None, 0))
             return
-        template = next((q for q in ctx.queues if q.rubric), None)
         queue = queue_for_records(ctx.workspace, name, description, ids, template=template)
         sync_queues(ctx.engine, [queue])
-        ctx.queues.append(queue)
-        self.app.call_from_thread(self._open, queue.name, len(ids))
+        self.post_message(self.QueueMade(queue, len(ids)))
 
-    def _open(self, name: str, n: int) -> None:
-        self.notify(f"queue {name}: {n} records (queues/{name}.yaml)", markup=False)
-        self.app.open_review(name)
+    @on(QueueMade)
+    def _open(self, message: QueueMade) -> None:
+        queue = message.queue
+        if queue is None:
+            self.notify("no records there", severity="warning", markup=False)
+            return
+        ctx = self.app.ctx
+        ctx.queues = [q for q in ctx.queues if q.name != queue.name] + [queue]
+        self.notify(
+            f"queue {queue.name}: {message.records} records (queues/{queue.name}.yaml)",
+            markup=False,
+        )
+        self.app.open_review(queue.name)

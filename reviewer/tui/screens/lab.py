@@ -9,7 +9,7 @@ saves the prompt as a new version (ctrl+g also commits it to git), ctrl+h the hi
 from __future__ import annotations
 
 import asyncio
-import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static, TextArea
 
@@ -63,6 +64,19 @@ class PromptLabScreen(Screen[None]):
     ]
 
     app: ReviewerApp
+
+    @dataclass
+    class DatasetsListed(Message):
+        """The datasets to choose from: (label, name)."""
+
+        options: list[tuple[str, str]]
+
+    @dataclass
+    class EvalProgressed(Message):
+        """How many cases of the running eval are done."""
+
+        done: int
+        total: int
 
     def __init__(self, prompt_path: Path, dataset: str | None = None) -> None:
         super().__init__()
@@ -114,9 +128,11 @@ class PromptLabScreen(Screen[None]):
         from reviewer.datasets.catalog import dataset_sizes
 
         names = [(literal(f"{n} ({size})"), n) for n, size in dataset_sizes(self.app.ctx.engine)]
-        self.app.call_from_thread(self._set_datasets, names)
+        self.post_message(self.DatasetsListed(names))
 
-    def _set_datasets(self, options: list[tuple[str, str]]) -> None:
+    @on(DatasetsListed)
+    def _set_datasets(self, message: DatasetsListed) -> None:
+        options = message.options
         select = self.query_one("#lab-dataset", Select)
         select.set_options(options)
         values = [v for _label, v in options]
@@ -189,11 +205,8 @@ class PromptLabScreen(Screen[None]):
         summary.update(Text("running…", style="bold"))
         bar.update(total=None, progress=0)
 
-        def progress(done: int, total: int) -> None:
-            if threading.get_ident() == self.app._thread_id:  # noqa: SLF001
-                bar.update(total=total, progress=done)
-            else:
-                self.app.call_from_thread(bar.update, total=total, progress=done)
+        def progress(done: int, total: int) -> None:  # from the loop or a thread: a message
+            self.post_message(self.EvalProgressed(done, total))
 
         try:
             outcomes = await run_eval(
@@ -223,6 +236,12 @@ class PromptLabScreen(Screen[None]):
         self.query_one(
             "#lab-results", DataTable
         ).focus()  # read the cases; ctrl+o back to the prompt
+
+    @on(EvalProgressed)
+    def _eval_progressed(self, message: EvalProgressed) -> None:
+        self.query_one("#lab-progress", ProgressBar).update(
+            total=message.total, progress=message.done
+        )
 
     def _fill_results(self) -> None:
         table = self.query_one("#lab-results", DataTable)
@@ -363,6 +382,12 @@ class HistoryScreen(ModalScreen[None]):
 
     app: ReviewerApp
 
+    @dataclass
+    class Read(Message):
+        """The history, read off the event loop."""
+
+        text: Text
+
     def __init__(self, name: str) -> None:
         super().__init__()
         self.prompt_name = name
@@ -405,7 +430,8 @@ class HistoryScreen(ModalScreen[None]):
                 )
                 text.append(literal("  " + line) + "\n", style=style)
             text.append("\n")
-        self.app.call_from_thread(
-            self.query_one("#history-body", Static).update,
-            text if text.plain else Text("no version yet", style="dim"),
-        )
+        self.post_message(self.Read(text if text.plain else Text("no version yet", style="dim")))
+
+    @on(Read)
+    def _read(self, message: Read) -> None:
+        self.query_one("#history-body", Static).update(message.text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -22,31 +22,33 @@ def normalise_theme(name: str) -> str:
     return "-".join(name.strip().lower().split())
 
 
-class _FilterInput(Input):
-    """The theme filter. Theme names have no spaces: space toggles the highlighted theme, or,
-    on the "+ create" entry, types a dash (so "too long" becomes too-long)."""
+class ThemeFilter(Input):
+    """The theme filter. Space is the picker's key (theme names have no spaces), not a
+    character to type here."""
 
-    async def _on_key(self, event: events.Key) -> None:
-        if event.key == "space":
-            event.prevent_default()
-            event.stop()
-            screen = self.screen
-            if isinstance(screen, ThemePicker) and not screen.space_types_dash():
-                screen.action_toggle_theme()
-            else:
-                self.insert_text_at_cursor("-")
-            return
-        await super()._on_key(event)
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return key != "space" and super().check_consume_key(key, character)
 
 
 class ThemePicker(ModalScreen[list[str] | None]):
     """Pick failure themes: type to filter, space toggles, enter saves, esc cancels.
 
-    When the typed text is not a theme yet, the first entry offers to create it.
+    When the typed text is not a theme yet, the first entry offers to create it. Theme names
+    have no spaces: space toggles the highlighted theme, or, on the "+ create" entry, types a
+    dash in the filter (so "too long" becomes too-long).
     """
 
     BINDINGS = [
         Binding("escape", "cancel", "cancel", id="themes.cancel"),
+        # priority: before the filter, which would type it
+        Binding(
+            "space",
+            "space",
+            "toggle the highlighted theme (a dash in a new name)",
+            show=False,
+            id="themes.toggle",
+            priority=True,
+        ),
         Binding("enter", "save", "save", id="themes.save"),
         Binding("down", "move(1)", "down", show=False, id="themes.down"),
         Binding("up", "move(-1)", "up", show=False, id="themes.up"),
@@ -63,7 +65,7 @@ class ThemePicker(ModalScreen[list[str] | None]):
             yield Label(
                 "Themes — type to filter (dashes for spaces) · ↑↓ move · space toggles · enter saves · esc cancels"
             )
-            yield _FilterInput(placeholder="filter or new theme", id="theme-filter")
+            yield ThemeFilter(placeholder="filter or new theme", id="theme-filter")
             yield SelectionList[str](id="theme-list")
 
     def on_mount(self) -> None:
@@ -114,6 +116,12 @@ class ThemePicker(ModalScreen[list[str] | None]):
 
     def action_toggle_theme(self) -> None:
         self._toggle_highlighted()
+
+    def action_space(self) -> None:
+        if self.space_types_dash():
+            self.query_one(Input).insert_text_at_cursor("-")
+        else:
+            self._toggle_highlighted()
 
     def _sync_from_list(self) -> None:
         """Fold the list's ticks (keys or mouse) into `selected`, keeping hidden choices."""

@@ -1,17 +1,26 @@
 """Review: reading on the left, deciding on the right, keys at the bottom.
 
-Every action goes to the core (`ReviewSession`) on a worker thread, one at a time in the order
-the keys were pressed; the screen shows an action as done only once the core has committed it.
+Keys are applied in the order they were typed, each to the item on screen once the keys before
+it have taken effect: a burst of `4 p 3 p` scores and passes two items, never one of them twice.
+Every key that reads or changes the review is a step in one queue; steps run one at a time, and
+their calls to the core (`ReviewSession`) run on the screen's one session thread, each carrying
+the id of the item it is for. An action is shown as done only once the core has committed it.
+When it fails (a locked database, a refused action) the screen says what was not saved, the item
+and the score focus stay where they were, and the keys typed after it are not applied.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,15 +28,36 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from reviewer.review.queues import QueueDef, RubricScore
+from reviewer.store.events import ReviewError
 from reviewer.tui.literal import literal, plain, short
+from reviewer.tui.messages import QueuesChanged
 from reviewer.tui.screens.home import progress_bar
 from reviewer.tui.widgets.conversation import Conversation
 from reviewer.tui.widgets.meta import meta_panel
 
 if TYPE_CHECKING:
     from reviewer.datasets.promote import PromotingSession as ReviewSession
-    from reviewer.review.session import ItemView
+    from reviewer.review.session import ItemView, Progress
+    from reviewer.store.events import ReviewState
     from reviewer.tui.app import ReviewerApp
+
+T = TypeVar("T")
+
+#: A key waiting its turn: True when it was applied (or had nothing to do), False when it failed
+#: or was refused, which drops the keys typed after it.
+Step = Callable[[], Awaitable[bool]]
+
+
+def why(exc: BaseException) -> str:
+    """What went wrong, on one line: the database driver's own error when there is one."""
+    from sqlalchemy.exc import DBAPIError
+
+    from reviewer.store.db import first_line
+
+    cause: BaseException = exc
+    if isinstance(exc, DBAPIError) and isinstance(exc.orig, BaseException):
+        cause = exc.orig
+    return f"{cause.__class__.__name__}: {first_line(cause)}"
 
 
 def _choices(options: list[tuple[str, Any, str]], chosen: Any, sep: str = "  ") -> Text:
@@ -102,7 +132,12 @@ class ReviewScreen(Screen[None]):
         self.item: ItemView | None = None
         self.score_focus = 0
         self.others: list[Any] = []  # other reviewers' reviews, once this one gave theirs
-        self._lock = asyncio.Lock()
+        self.failure: str | None = None  # the last action that failed, shown until one works
+        self._steps: deque[Step] = deque()
+        self._draining = False
+        self._paused = False  # a step's dialog is open: the keys after it wait for it
+        self._session_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review")
+        self._session_closed = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="review-header")
@@ -121,69 +156,149 @@ class ReviewScreen(Screen[None]):
         self.query_one(Conversation).focus()
         start = self.start_item
         if start is not None:
-            self._act(lambda s: s.open(start), announce=None, keep=True)
+            self._enqueue(partial(self._apply, lambda s: s.open(start), failed="opening the item"))
         else:
-            self._act(lambda s: s.next_item(), announce=None)
+            self._enqueue(partial(self._apply, lambda s: s.next_item(), failed="the next item"))
 
-    def queue_synced(self) -> None:
+    @on(QueuesChanged)
+    def _queues_changed(self) -> None:
         """New members may have joined the queue: an empty screen looks again."""
-        if self.item is None and self.session is not None:
-            self._act(lambda s: s.next_item(), announce=None)
+        self._enqueue(self._look_again)
 
-    # -- running core calls in order, off the event loop ---------------------------------------
+    async def _look_again(self) -> bool:
+        if self.item is not None or self.session is None:
+            return True
+        return await self._apply(lambda s: s.next_item(), failed="the next item")
 
-    def _act(
+    # -- keys in order: a queue of steps, one at a time --------------------------------------------
+
+    def _enqueue(self, step: Step) -> None:
+        self._steps.append(step)
+        self._drain_soon()
+
+    def _drain_soon(self) -> None:
+        if self._steps and not self._draining and not self._paused:
+            self._draining = True
+            self.run_worker(self._drain(), group="review", exit_on_error=False)
+
+    async def _drain(self) -> None:
+        """Run the waiting steps in the order of their keys, each after the one before it."""
+        try:
+            while self._steps and not self._paused:
+                step = self._steps.popleft()
+                if not await step():
+                    self._drop_waiting()
+        except BaseException:
+            self._steps.clear()
+            raise
+        finally:
+            self._draining = False
+
+    def _drop_waiting(self) -> None:
+        """A key failed: the keys typed after it assumed it worked, so they are not applied."""
+        dropped = len(self._steps)
+        self._steps.clear()
+        if dropped:
+            self.notify(
+                f"{dropped} key{'s' if dropped != 1 else ''} typed after it not applied",
+                severity="warning",
+                markup=False,
+            )
+
+    def _ask(self, dialog: Screen[Any], then: Callable[[Any], Step | None]) -> None:
+        """Open a step's dialog; the keys after it wait until it closes, and what it answered
+        (the step `then` makes of it) runs before them."""
+        self._paused = True
+
+        def answered(result: Any) -> None:
+            self._paused = False
+            step = then(result)
+            if step is not None:
+                self._steps.appendleft(step)
+            self._drain_soon()
+
+        self.app.push_screen(dialog, answered)
+
+    async def _in_session(self, call: Callable[[ReviewSession], T]) -> T:
+        """`call` on the session thread (one thread: the core's calls run in key order)."""
+        assert self.session is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._session_thread, call, self.session)
+
+    def _call_and_look(
+        self, call: Callable[[ReviewSession], ItemView | None], session: ReviewSession
+    ) -> tuple[ItemView | None, list[ReviewState] | None, Progress]:
+        """On the session thread: the call, then what the screen shows after it."""
+        item = call(session)
+        others = (
+            session.other_reviews(item)
+            if item is not None and self.queue.reviews_per_item > 1
+            else None
+        )
+        return item, others, session.progress()
+
+    async def _apply(
         self,
-        call: Callable[[ReviewSession], Any],
+        call: Callable[[ReviewSession], ItemView | None],
         *,
-        announce: str | None,
+        failed: str,
+        announce: str | None = None,
         keep: bool = False,
         nothing: str = "no further item that way",
-    ) -> None:
-        """Run `call` on the session in order with other actions; show the item it returns.
+        score_focus: int | None = None,
+    ) -> bool:
+        """Run `call` on the session and show the item it returns; False when it failed.
 
         When it returns None: with keep, the current item stays (the end of the queue was
-        reached by navigation); without, the queue is finished and the screen says so.
+        reached by navigation); without, the queue is finished and the screen says so. With
+        score_focus, the focus moves there once the call has succeeded on the same item.
         """
-        self.run_worker(
-            self._run(call, announce, keep, nothing), group="review", exit_on_error=False
-        )
-
-    async def _run(
-        self, call: Callable[[ReviewSession], Any], announce: str | None, keep: bool, nothing: str
-    ) -> None:
-        from reviewer.store.events import ReviewError
-
-        async with self._lock:
-            session = self.session
-            assert session is not None
-            try:
-                result = await asyncio.to_thread(call, session)
-            except ReviewError as exc:  # a refused action (a required score missing...): say why
-                self.notify(str(exc), severity="warning", markup=False)
-                if self.item is None:  # nothing to show: say why there, too
-                    self.query_one("#rubric", Static).update(
-                        Text(literal(str(exc)), style="bold yellow")
-                    )
-                return
-            if result is not None:
-                if self.item is None or result.queue_item_id != self.item.queue_item_id:
-                    self.score_focus = 0
-                self.item = result
-                if self.queue.reviews_per_item > 1:
-                    self.others = await asyncio.to_thread(session.other_reviews, result)
-            elif keep:
-                announce = nothing
-            else:
-                self.item = None
-            progress = await asyncio.to_thread(session.progress)
-        self._show_item(progress)
+        before = self.item.queue_item_id if self.item is not None else None
+        try:
+            item, others, progress = await self._in_session(partial(self._call_and_look, call))
+        except ReviewError as exc:  # a refused action (a required score missing...): say why
+            self._refused(str(exc))
+            return False
+        except Exception as exc:  # not committed (a locked database...): say so, keep the item
+            self._failed(f"{failed} not saved: {why(exc)}")
+            return False
+        self.failure = None
+        if item is not None:
+            self.item = item
+            if others is not None:
+                self.others = others
+        elif keep:
+            announce = nothing
+        else:
+            self.item = None
+        changed = (self.item.queue_item_id if self.item is not None else None) != before
+        if changed:
+            self.score_focus = 0
+        elif score_focus is not None:
+            self.score_focus = score_focus
+        self._show_item(progress, changed=changed)
         if announce:
             self.notify(announce, timeout=1.5, markup=False)
+        return True
+
+    def _refused(self, message: str) -> None:
+        self.notify(message, severity="warning", markup=False)
+        if self.item is None:  # nothing to show: say why there, too
+            self.query_one("#rubric", Static).update(Text(literal(message), style="bold yellow"))
+
+    def _failed(self, message: str) -> None:
+        """Say on screen what was not saved; the item and the focus stay as they were."""
+        self.failure = message
+        self.notify(message, title="not saved", severity="error", timeout=10, markup=False)
+        if self.item is not None:
+            self.query_one("#rubric", Static).update(self._rubric_panel())
+        else:
+            self.query_one("#rubric", Static).update(Text(literal(message), style="bold red"))
 
     # -- rendering -------------------------------------------------------------------------------
 
-    def _show_item(self, progress: Any) -> None:
+    def _show_item(self, progress: Progress, *, changed: bool = True) -> None:
+        """Show the header and the review; the conversation too when the item changed."""
         header = self.query_one("#review-header", Static)
         done = progress.done + progress.skipped
         pos = (
@@ -217,9 +332,12 @@ class ReviewScreen(Screen[None]):
             self.query_one("#meta", Static).update("")
             return
         record = self.item.record
-        conversation.show(record.get("messages") or [], record.get("output"), record.get("error"))
+        if changed:
+            conversation.show(
+                record.get("messages") or [], record.get("output"), record.get("error")
+            )
+            self.query_one("#meta", Static).update(meta_panel(record))
         self.query_one("#rubric", Static).update(self._rubric_panel())
-        self.query_one("#meta", Static).update(meta_panel(record))
 
     def _rubric_panel(self) -> Table:
         assert self.item is not None
@@ -281,6 +399,8 @@ class ReviewScreen(Screen[None]):
                 plain(other.reviewer, style="dim"),
                 plain(f"{other.verdict or '—'} {scores}", style="dim"),
             )
+        if self.failure:
+            grid.add_row(Text("not saved", style="bold red"), plain(self.failure, style="bold red"))
         return grid
 
     def _score_cell(self, score: RubricScore, value: Any) -> Text:
@@ -317,86 +437,125 @@ class ReviewScreen(Screen[None]):
             text.append("  required", style="red dim")
         return text
 
-    # -- actions -----------------------------------------------------------------------------------
+    # -- actions: each key a step, applied to the item on screen when its turn comes --------------
 
-    def _need_item(self) -> bool:
+    def _current(self) -> ItemView | None:
         if self.item is None:
             self.notify("no item on screen", severity="warning", markup=False)
-            return False
-        return True
+        return self.item
 
     def action_verdict(self, verdict: str) -> None:
-        if self._need_item():
-            item_id = self.item.queue_item_id  # type: ignore[union-attr]
-            self._act(
-                lambda s: (s.set_verdict(item_id, verdict), s.next_item())[1],
-                announce=f"saved: {verdict}",
-            )
+        self._enqueue(partial(self._verdict, verdict))
+
+    async def _verdict(self, verdict: str) -> bool:
+        return await self._decide(verdict, lambda s, item_id: s.set_verdict(item_id, verdict))
+
+    def action_skip(self) -> None:
+        self._enqueue(partial(self._decide, "skip", lambda s, item_id: s.skip(item_id), "skipped"))
+
+    async def _decide(
+        self,
+        what: str,
+        call: Callable[[ReviewSession, int], ItemView],
+        announce: str | None = None,
+    ) -> bool:
+        """A verdict or a skip on the item on screen, then the next item."""
+        item = self._current()
+        if item is None:
+            return False
+        item_id = item.queue_item_id
+        if not await self._apply(lambda s: call(s, item_id), failed=what):
+            return False
+        self.notify(announce or f"saved: {what}", timeout=1.5, markup=False)
+        return await self._apply(lambda s: s.next_item(), failed="the next item")
 
     def action_score(self, digit: int) -> None:
-        if not self._need_item() or not self.queue.rubric:
-            return
+        self._enqueue(partial(self._score, digit))
+
+    async def _score(self, digit: int) -> bool:
+        item = self._current()
+        if item is None or not self.queue.rubric:
+            return item is not None
         score = self.queue.rubric[self.score_focus]
         value = score.digit_value(digit)
         if value is None:
             self.notify(f"{digit} is not a value of {score.name}", severity="warning", markup=False)
-            return
-        item_id = self.item.queue_item_id  # type: ignore[union-attr]
-        if self.score_focus < len(self.queue.rubric) - 1:
-            self.score_focus += 1
-        if self.item.review.scores.get(score.name) == value:  # type: ignore[union-attr]
-            self.query_one("#rubric", Static).update(
-                self._rubric_panel()
-            )  # already so: just move on
-            return
-        self._act(lambda s: s.set_score(item_id, score.name, value), announce=None, keep=True)
+            return False
+        after = min(self.score_focus + 1, len(self.queue.rubric) - 1)
+        if item.review.scores.get(score.name) == value:  # already so: just move on
+            self.score_focus = after
+            self.query_one("#rubric", Static).update(self._rubric_panel())
+            return True
+        item_id = item.queue_item_id
+        return await self._apply(
+            lambda s: s.set_score(item_id, score.name, value),
+            failed=f"{score.name} {value}",
+            score_focus=after,
+        )
 
     def action_focus_score(self, step: int) -> None:
+        self._enqueue(partial(self._focus_score, step))
+
+    async def _focus_score(self, step: int) -> bool:
         if self.queue.rubric:
             self.score_focus = (self.score_focus + step) % len(self.queue.rubric)
             if self.item is not None:
                 self.query_one("#rubric", Static).update(self._rubric_panel())
-
-    def action_skip(self) -> None:
-        if self._need_item():
-            item_id = self.item.queue_item_id  # type: ignore[union-attr]
-            self._act(lambda s: (s.skip(item_id), s.next_item())[1], announce="skipped")
+        return True
 
     def action_undo(self) -> None:
-        self._act(lambda s: s.undo(), announce="undone", keep=True, nothing="nothing to undo")
+        self._enqueue(
+            partial(
+                self._apply,
+                lambda s: s.undo(),
+                failed="undo",
+                announce="undone",
+                keep=True,
+                nothing="nothing to undo",
+            )
+        )
 
     def action_next_item(self) -> None:
-        self._act(lambda s: s.next(), announce=None, keep=True)
+        self._enqueue(partial(self._apply, lambda s: s.next(), failed="moving on", keep=True))
 
     def action_previous_item(self) -> None:
-        self._act(lambda s: s.previous(), announce=None, keep=True)
+        self._enqueue(partial(self._apply, lambda s: s.previous(), failed="moving back", keep=True))
 
     def action_edit_score(self) -> None:
         """Enter on a free-text rubric score: write it in the editor."""
-        if not self._need_item() or not self.queue.rubric:
-            return
+        self._enqueue(self._edit_score)
+
+    async def _edit_score(self) -> bool:
+        item = self._current()
+        if item is None or not self.queue.rubric:
+            return item is not None
         score = self.queue.rubric[self.score_focus]
         if score.type != "text":
-            return
+            return True
         from reviewer.tui.screens.modals import TextEditor
 
-        item_id = self.item.queue_item_id  # type: ignore[union-attr]
-        current = self.item.review.scores.get(score.name) or ""  # type: ignore[union-attr]
+        item_id = item.queue_item_id
+        current = item.review.scores.get(score.name) or ""
 
-        def saved(text: str | None) -> None:
-            if text is not None:
-                self._act(
-                    lambda s: s.set_score(item_id, score.name, text.strip() or None),
-                    announce=f"{score.name} saved",
-                    keep=True,
-                )
+        def saved(text: str | None) -> Step | None:
+            if text is None:
+                return None
+            return partial(
+                self._apply,
+                lambda s: s.set_score(item_id, score.name, text.strip() or None),
+                failed=score.name,
+                announce=f"{score.name} saved",
+                keep=True,
+            )
 
-        self.app.push_screen(
-            TextEditor(f"{score.name} (ctrl+s saves, esc cancels)", str(current)), saved
-        )
+        self._ask(TextEditor(f"{score.name} (ctrl+s saves, esc cancels)", str(current)), saved)
+        return True
 
     def action_prompt_lab(self) -> None:
         """The Prompt Lab for this record's prompt, on the queue's dataset."""
+        self._enqueue(self._prompt_lab)
+
+    async def _prompt_lab(self) -> bool:
         from reviewer.evals.routing import prompt_for_record
         from reviewer.tui.screens.lab import PromptLabScreen
 
@@ -408,8 +567,9 @@ class ReviewScreen(Screen[None]):
                 severity="warning",
                 markup=False,
             )
-            return
+            return True
         self.app.push_screen(PromptLabScreen(path, self.queue.dataset))
+        return True
 
     def action_stats(self) -> None:
         from reviewer.tui.screens.stats import StatsScreen
@@ -420,100 +580,147 @@ class ReviewScreen(Screen[None]):
         self.query_one(Conversation).toggle_fold()
 
     def action_back(self) -> None:
+        self._enqueue(self._back)
+
+    async def _back(self) -> bool:
+        """Home, once the keys before this one are applied; the item only looked at goes back."""
+        if self.session is not None and not self._session_closed:
+            self._session_closed = True
+            try:
+                await self._in_session(lambda s: s.close())
+            except Exception as exc:  # nothing of the review is lost: only the claim stays
+                self.notify(f"leaving the queue: {why(exc)}", severity="warning", markup=False)
         self.app.pop_screen()
-        self.app.refresh_home()
+        return True
 
     def on_unmount(self) -> None:
-        """Leaving the queue (home, or quitting) gives back an item only looked at."""
-        if self.session is not None:
-            self.session.close()
+        """Quitting from here: the session thread gives back an item only looked at, after the
+        calls still running there."""
+        if self.session is not None and not self._session_closed:
+            self._session_closed = True
+            self._session_thread.submit(self.session.close)
+        self._session_thread.shutdown(wait=False)
 
     def action_themes(self) -> None:
-        if not self._need_item():
-            return
+        self._enqueue(self._themes)
+
+    async def _themes(self) -> bool:
+        item = self._current()
+        if item is None:
+            return False
         from reviewer.review.themes import list_themes
         from reviewer.tui.screens.modals import ThemePicker
 
-        item_id = self.item.queue_item_id  # type: ignore[union-attr]
-        current = list(self.item.review.themes)  # type: ignore[union-attr]
-        offered = list(
-            dict.fromkeys([*self.queue.themes, *(t.name for t in list_themes(self.app.ctx.engine))])
-        )
+        item_id = item.queue_item_id
+        current = list(item.review.themes)
+        engine = self.app.ctx.engine
+        try:
+            known = await self._in_session(lambda _s: [t.name for t in list_themes(engine)])
+        except Exception as exc:
+            self._failed(f"the themes could not be read: {why(exc)}")
+            return False
+        offered = list(dict.fromkeys([*self.queue.themes, *known]))
 
-        def chosen(names: list[str] | None) -> None:
-            if names is not None:
-                self._act(
-                    lambda s: s.set_themes(item_id, names), announce="themes saved", keep=True
-                )
+        def chosen(names: list[str] | None) -> Step | None:
+            if names is None:
+                return None
+            return partial(
+                self._apply,
+                lambda s: s.set_themes(item_id, names),
+                failed="themes",
+                announce="themes saved",
+                keep=True,
+            )
 
-        self.app.push_screen(ThemePicker(offered, current), chosen)
+        self._ask(ThemePicker(offered, current), chosen)
+        return True
 
     def action_note(self) -> None:
-        if not self._need_item():
-            return
-        from reviewer.tui.screens.modals import TextEditor
-
-        item = self.item
-        assert item is not None
-        item_id = item.queue_item_id
-
-        def saved(text: str | None) -> None:
-            if text is not None:
-                self._act(lambda s: s.set_note(item_id, text), announce="note saved", keep=True)
-
-        editor = TextEditor(
-            "note (ctrl+s saves, esc cancels)", item.review.note or "", language=None
-        )
-        self.app.push_screen(editor, saved)
+        self._enqueue(partial(self._edit_text, "note"))
 
     def action_correct(self) -> None:
-        if not self._need_item():
-            return
+        self._enqueue(partial(self._edit_text, "corrected answer"))
+
+    async def _edit_text(self, what: str) -> bool:
+        """The note or the corrected answer of the item on screen, in the editor."""
+        item = self._current()
+        if item is None:
+            return False
         from reviewer.tui.screens.modals import TextEditor
 
-        item = self.item
-        assert item is not None
-        start = item.review.corrected or ((item.record.get("output") or {}).get("content") or "")
+        item_id = item.queue_item_id
+        if what == "note":
+            editor = TextEditor(
+                "note (ctrl+s saves, esc cancels)", item.review.note or "", language=None
+            )
+        else:
+            start = item.review.corrected or (
+                (item.record.get("output") or {}).get("content") or ""
+            )
+            editor = TextEditor(
+                "corrected answer (ctrl+s saves, esc cancels)", start, language="markdown"
+            )
 
-        def saved(text: str | None) -> None:
-            if text is not None:
-                self._act(
-                    lambda s: s.set_correction(item.queue_item_id, text),
-                    announce="corrected answer saved",
+        def saved(text: str | None) -> Step | None:
+            if text is None:
+                return None
+            if what == "note":
+                return partial(
+                    self._apply,
+                    lambda s: s.set_note(item_id, text),
+                    failed=what,
+                    announce="note saved",
                     keep=True,
                 )
+            return partial(
+                self._apply,
+                lambda s: s.set_correction(item_id, text),
+                failed=what,
+                announce="corrected answer saved",
+                keep=True,
+            )
 
-        self.app.push_screen(
-            TextEditor("corrected answer (ctrl+s saves, esc cancels)", start, language="markdown"),
-            saved,
-        )
+        self._ask(editor, saved)
+        return True
 
     def action_promote(self) -> None:
-        if not self._need_item():
-            return
-        if not self.queue.dataset:
-            self.action_promote_other()
-            return
-        self._promote(self.queue.dataset)
+        self._enqueue(self._promote_to_queue_dataset)
 
-    def _promote(self, dataset: str) -> None:
-        item_id = self.item.queue_item_id  # type: ignore[union-attr]
-        self._act(
+    async def _promote_to_queue_dataset(self) -> bool:
+        if self.queue.dataset:
+            return await self._promote(self.queue.dataset)
+        return await self._promote_other()
+
+    async def _promote(self, dataset: str) -> bool:
+        item = self._current()
+        if item is None:
+            return False
+        item_id = item.queue_item_id
+        return await self._apply(
             lambda s: (s.promote(item_id, dataset), s.view(item_id))[1],
+            failed=f"promotion to {dataset}",
             announce=f"promoted to {dataset}",
             keep=True,
         )
 
     def action_promote_other(self) -> None:
-        if not self._need_item():
-            return
+        self._enqueue(self._promote_other)
+
+    async def _promote_other(self) -> bool:
+        if self._current() is None:
+            return False
         from reviewer.datasets.catalog import dataset_sizes
         from reviewer.tui.screens.modals import DatasetPicker
 
-        names = [name for name, _n in dataset_sizes(self.app.ctx.engine)]
+        engine = self.app.ctx.engine
+        try:
+            names = await self._in_session(lambda _s: [name for name, _n in dataset_sizes(engine)])
+        except Exception as exc:
+            self._failed(f"the datasets could not be read: {why(exc)}")
+            return False
 
-        def picked(name: str | None) -> None:
-            if name:
-                self._promote(name)
+        def picked(name: str | None) -> Step | None:
+            return partial(self._promote, name) if name else None
 
-        self.app.push_screen(DatasetPicker(names, self.queue.dataset), picked)
+        self._ask(DatasetPicker(names, self.queue.dataset), picked)
+        return True

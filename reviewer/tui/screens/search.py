@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
@@ -30,6 +32,27 @@ class SearchScreen(Screen[None]):
     ]
 
     app: ReviewerApp
+
+    @dataclass
+    class Indexed(Message):
+        """The search index caught up with the records imported since it was last used."""
+
+        added: int
+
+    @dataclass
+    class Found(Message):
+        """The hits of one search."""
+
+        query: str
+        hits: list[SearchHit]
+
+    @dataclass
+    class Located(Message):
+        """Where a hit opens: an item of one of its queues, or none (read it alone)."""
+
+        record_id: str
+        queue: str | None
+        queue_item_id: int | None
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,11 +77,12 @@ class SearchScreen(Screen[None]):
     def prepare_index(self) -> None:
         from reviewer.search import ensure_search_index
 
-        n = ensure_search_index(self.app.ctx.engine)
-        if n:
-            self.app.call_from_thread(
-                self.query_one("#search-status", Static).update, f"indexed {n} new records"
-            )
+        self.post_message(self.Indexed(ensure_search_index(self.app.ctx.engine)))
+
+    @on(Indexed)
+    def _indexed(self, message: Indexed) -> None:
+        if message.added:
+            self.query_one("#search-status", Static).update(f"indexed {message.added} new records")
 
     @on(Input.Changed, "#search-input")
     def _changed(self, event: Input.Changed) -> None:
@@ -69,10 +93,11 @@ class SearchScreen(Screen[None]):
         from reviewer.search import ensure_search_index, search
 
         ensure_search_index(self.app.ctx.engine)
-        hits = search(self.app.ctx.engine, query)
-        self.app.call_from_thread(self._show, query, hits)
+        self.post_message(self.Found(query, search(self.app.ctx.engine, query)))
 
-    def _show(self, query: str, hits: list[SearchHit]) -> None:
+    @on(Found)
+    def _show(self, message: Found) -> None:
+        query, hits = message.query, message.hits
         if self.query_one(Input).value != query:
             return  # a newer search is on its way
         self.hits = hits
@@ -106,23 +131,34 @@ class SearchScreen(Screen[None]):
         self._open(int(str(event.row_key.value)))
 
     def _open(self, index: int) -> None:
+        """Open a hit: in the queue below the search when it is in it, else in another of its
+        queues, else read only."""
         hit = self.hits[index]
-        from reviewer.search import find_queue_item
-
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
         current = getattr(below, "queue", None)
-        queues = list(hit.queues)
+        queues = [name for name in hit.queues if self.app.ctx.queue(name) is not None]
         if current is not None and current.name in queues:
             queues.remove(current.name)
             queues.insert(0, current.name)
+        self._locate(hit.record_id, queues)
+
+    @work(thread=True, exclusive=True, group="search-open", exit_on_error=False)
+    def _locate(self, record_id: str, queues: list[str]) -> None:
+        from reviewer.search import find_queue_item
+
         for name in queues:
-            if self.app.ctx.queue(name) is None:
-                continue
-            item_id = find_queue_item(self.app.ctx.engine, name, hit.record_id)
-            if item_id is not None:  # on top of the results: esc comes back to them
-                self.app.open_review(name, item_id)
+            item_id = find_queue_item(self.app.ctx.engine, name, record_id)
+            if item_id is not None:
+                self.post_message(self.Located(record_id, name, item_id))
                 return
-        self.app.push_screen(RecordScreen(hit.record_id))
+        self.post_message(self.Located(record_id, None, None))
+
+    @on(Located)
+    def _located(self, message: Located) -> None:
+        if message.queue is not None:  # on top of the results: esc comes back to them
+            self.app.open_review(message.queue, message.queue_item_id)
+        else:
+            self.app.push_screen(RecordScreen(message.record_id))
 
 
 class RecordScreen(Screen[None]):
@@ -134,6 +170,12 @@ class RecordScreen(Screen[None]):
     ]
 
     app: ReviewerApp
+
+    @dataclass
+    class Loaded(Message):
+        """The record, read off the event loop (None: not found)."""
+
+        record: dict[str, Any] | None
 
     def __init__(self, record_id: str) -> None:
         super().__init__()
@@ -153,9 +195,18 @@ class RecordScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(Conversation).focus()
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
         from reviewer.store.records import load_record
 
-        record = load_record(self.app.ctx.engine, self.record_id)
+        self.post_message(self.Loaded(load_record(self.app.ctx.engine, self.record_id)))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        record = message.record
         if record is None:
             self.notify("record not found", severity="error", markup=False)
             return
@@ -163,7 +214,6 @@ class RecordScreen(Screen[None]):
             record["messages"] or [], record["output"], record.get("error")
         )
         self.query_one("#meta", Static).update(meta_panel(record))
-        self.query_one(Conversation).focus()
 
     def action_fold(self) -> None:
         self.query_one(Conversation).toggle_fold()

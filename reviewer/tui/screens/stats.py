@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -25,6 +27,12 @@ class StatsScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,a", "app.pop_screen", "close", id="stats.close")]
 
     app: ReviewerApp
+
+    @dataclass
+    class Counted(Message):
+        """The lines of the statistics, counted off the event loop."""
+
+        lines: list[str]
 
     def __init__(self, queue: QueueDef) -> None:
         super().__init__()
@@ -45,7 +53,8 @@ class StatsScreen(ModalScreen[None]):
     def load(self) -> None:
         from reviewer.review.stats import queue_stats, stats_lines
 
-        lines = stats_lines(queue_stats(self.app.ctx.engine, self.queue))
-        self.app.call_from_thread(
-            self.query_one("#stats-body", Static).update, Text(literal("\n".join(lines)))
-        )
+        self.post_message(self.Counted(stats_lines(queue_stats(self.app.ctx.engine, self.queue))))
+
+    @on(Counted)
+    def _counted(self, message: Counted) -> None:
+        self.query_one("#stats-body", Static).update(Text(literal("\n".join(message.lines))))

@@ -3,6 +3,7 @@ clustering, no network). Accept one (renamed if you like) to tag its reviews, or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -10,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
@@ -30,6 +32,19 @@ class SuggestionsScreen(ModalScreen[None]):
     ]
 
     app: ReviewerApp
+
+    @dataclass
+    class Suggested(Message):
+        """The suggestions, computed off the event loop."""
+
+        found: list[Any]
+
+    @dataclass
+    class Decided(Message):
+        """A suggestion was accepted or discarded (error: it could not be)."""
+
+        text: str
+        error: bool = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,10 +69,11 @@ class SuggestionsScreen(ModalScreen[None]):
     def load(self) -> None:
         from reviewer.insights.suggest import suggest_themes
 
-        found = suggest_themes(self.app.ctx.engine)
-        self.app.call_from_thread(self._fill, found)
+        self.post_message(self.Suggested(suggest_themes(self.app.ctx.engine)))
 
-    def _fill(self, found: list[Any]) -> None:
+    @on(Suggested)
+    def _fill(self, message: Suggested) -> None:
+        found = message.found
         self.suggestions = found
         table = self.query_one(DataTable)
         table.clear()
@@ -128,9 +144,16 @@ class SuggestionsScreen(ModalScreen[None]):
                 discard(ctx.engine, suggestion_id, by=ctx.reviewer)
                 message = "suggestion discarded"
         except ValueError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            self.post_message(self.Decided(str(exc), error=True))
             return
-        self.app.call_from_thread(self.notify, message, markup=False)
+        self.post_message(self.Decided(message))
+
+    @on(Decided)
+    def _decided(self, message: Decided) -> None:
+        if message.error:
+            self.notify(message.text, severity="error", markup=False)
+            return
+        self.notify(message.text, markup=False)
         self.load()
 
     def action_close(self) -> None:
