@@ -672,9 +672,9 @@ def format_rate(rate: float | None) -> str:
 
 
 def format_cost(cost: float | None) -> str:
-    """`$0.12`; small amounts keep two significant digits (`$0.0004`); `$-` when unknown."""
+    """`$0.12`; small amounts keep two significant digits (`$0.0004`); `—` when unknown."""
     if cost is None:
-        return "$-"
+        return "—"
     if cost == 0 or cost >= 0.01:
         return f"${cost:.2f}"
     digits = 1 - math.floor(math.log10(abs(cost)))

@@ -216,7 +216,7 @@ def test_no_baseline_at_all_makes_every_case_new(engine, tmp_path):
     assert [c.change for c in result.cases] == ["new"]
     assert result.cases[0].mark == "·→✓"
     assert format_summary(result.summary) == (
-        "pass rate 100% (no baseline) · $- · p50 800 ms · p95 800 ms"
+        "pass rate 100% (no baseline) · — · p50 800 ms · p95 800 ms"
     )
 
 
@@ -342,7 +342,7 @@ def test_percentiles():
 
 
 def test_formatting_of_figures():
-    assert format_cost(None) == "$-"
+    assert format_cost(None) == "—"
     assert format_cost(0) == "$0.00"
     assert format_cost(0.123) == "$0.12"
     assert format_cost(0.00042) == "$0.00042"

@@ -187,14 +187,10 @@ class HomeScreen(Screen[None]):
             self.app.push_screen(StatsScreen(queue))
 
     def action_insights(self) -> None:
-        from reviewer.tui.screens.insights import InsightsScreen
-
-        self.app.push_screen(InsightsScreen())
+        self.app.open_insights()
 
     def action_datasets(self) -> None:
-        from reviewer.tui.screens.datasets import DatasetsScreen
-
-        self.app.push_screen(DatasetsScreen())
+        self.app.open_datasets()
 
     def action_sync(self) -> None:
         self.notify("syncing queues…", markup=False)
