@@ -6,19 +6,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from textual.events import Key
 
 from reviewer.tui.screens.review import ReviewScreen
-from tests.ui.conftest import SIZE, events, item_status, make_app, settle
+from tests.ui.conftest import SIZE, events, item_status, make_app, settle, type_burst
 
 PAIRS = 25  # 50 keys: a score then a pass, 25 times
-
-
-def type_burst(app: Any, keys: list[str]) -> None:
-    """The keys as a terminal delivers a burst: all queued at once, none waiting for the app
-    (Pilot's press waits until the app is idle after each key, database threads included)."""
-    for key in keys:
-        app.post_message(Key(key, key if len(key) == 1 else None))
 
 
 def queue_order(engine: Any, queue: str) -> list[int]:
