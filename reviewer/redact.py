@@ -208,15 +208,32 @@ _PAIR = re.compile(
 )
 
 
-_CREDENTIAL_HINT_BYTES = tuple(hint.encode() for hint in _CREDENTIAL_HINTS)
+_TOKEN_OWNERS = ("access", "refresh", "id", "auth", "session", "api")
+
+
+def _hints(text: Any) -> bool:
+    """Whether lowercased `text` (str or bytes, the same code for both) holds one of
+    _CREDENTIAL_HINTS. Few scans of the line: every LLM log says `_tokens` (usage), so the
+    `*_token` names are found from the occurrences of `_token` rather than one scan each."""
+    enc = (lambda s: s.encode()) if isinstance(text, bytes) else (lambda s: s)
+    for word in ("authoriz", "cookie", "secret", "passw"):
+        if enc(word) in text:
+            return True
+    if enc("api") in text and any(enc(h) in text for h in ("api-key", "api_key", "apikey")):
+        return True
+    owners = tuple(enc(owner) for owner in _TOKEN_OWNERS)
+    for sep in (enc("_token"), enc("-token")):
+        at = text.find(sep)
+        while at != -1:
+            if text[max(0, at - 7) : at].endswith(owners):
+                return True
+            at = text.find(sep, at + 6)
+    return False
 
 
 def may_hold_credentials(raw: str | bytes) -> bool:
     """False when `raw` surely holds no credential field (a cheap test before a walk)."""
-    low = raw.lower()
-    if isinstance(low, bytes):
-        return any(hint in low for hint in _CREDENTIAL_HINT_BYTES)
-    return any(hint in low for hint in _CREDENTIAL_HINTS)
+    return _hints(raw.lower())
 
 
 def _credential_key(key: Any) -> bool:

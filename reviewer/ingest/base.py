@@ -295,15 +295,29 @@ _RESPONSE_KEYS = (
 )
 
 
-def split_pair(
-    obj: dict[str, Any],
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
+Pair = tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]
+#: the last object split and its parts: several formats' `detect` and then `parse` ask for the
+#: split of the same object in a row (the parts are only read, never changed)
+_last_split: tuple[Any, Pair] | None = None
+
+
+def split_pair(obj: dict[str, Any]) -> Pair:
     """Split a hand-made log line into (request kwargs, response object, the rest).
 
     Recognises `{"request": kwargs, "response": completion, ...}` and the usual spellings
     (req/res, request_body/response_body, kwargs/completion, input/output when both are
     objects). Returns (None, None, obj) when the line is not such a pair.
     """
+    global _last_split
+    last = _last_split
+    if last is not None and last[0] is obj:
+        return last[1]
+    pair = _split_pair(obj)
+    _last_split = (obj, pair)
+    return pair
+
+
+def _split_pair(obj: dict[str, Any]) -> Pair:
     request = response = None
     req_key = res_key = None
     for key in _REQUEST_KEYS:
