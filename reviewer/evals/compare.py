@@ -457,6 +457,16 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
     return int(chosen.id) if chosen is not None else None
 
 
+def latest_run(engine: Engine, prompt_name: str, dataset: str | None = None) -> int | None:
+    """The prompt's latest finished run (on `dataset` when given), or None."""
+    query = select(RUNS.c.id).where(RUNS.c.prompt_name == prompt_name, RUNS.c.status == FINISHED)
+    if dataset is not None:
+        query = query.where(RUNS.c.dataset_name == dataset)
+    with engine.connect() as conn:
+        found = conn.execute(query.order_by(RUNS.c.id.desc()).limit(1)).scalar()
+    return int(found) if found is not None else None
+
+
 def run_baseline(engine: Engine, run_id: int) -> Baseline:
     """Another run's results as a baseline."""
     with engine.connect() as conn:
