@@ -470,12 +470,12 @@ class PromptLabScreen(Screen[None]):
             self.app.push_screen(CaseScreen(self.comparison.cases[table.cursor_row]))
 
     def action_escape(self) -> None:
+        if self.query_one("#lab-find", Input).display:
+            self._close_find()
+            return
         if self._eval_worker is not None and self._eval_worker.is_running:
             self._eval_worker.cancel()
             self.notify("eval cancelled", markup=False)
-            return
-        if self.query_one("#lab-find", Input).display:
-            self._close_find()
             return
         if self.unsaved:
             self.app.push_screen(LeaveLab(self.prompt_path.name), self._leave_answered)
