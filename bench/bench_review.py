@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 QUEUE = """name: everything
@@ -88,8 +89,8 @@ async def measure(ws: Path, presses: int) -> None:
         stamps: dict[str, float] = {}
         show = ReviewScreen._show_item
 
-        def stamped_show(self: ReviewScreen, progress: object) -> None:
-            show(self, progress)
+        def stamped_show(self: ReviewScreen, *args: Any, **kwargs: Any) -> None:
+            show(self, *args, **kwargs)
             self.call_after_refresh(lambda: stamps.__setitem__("shown", time.perf_counter()))
 
         ReviewScreen._show_item = stamped_show  # type: ignore[method-assign]

@@ -9,12 +9,21 @@ The root app and its global options live here; each command group has a module o
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from reviewer.cli import common
-from reviewer.cli.common import EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, state
+from reviewer.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_STOPPED,
+    EXIT_USAGE,
+    state,
+    stopped_message,
+)
 from reviewer.cli.datasets import datasets_app
 from reviewer.cli.evals import eval_cmd
 from reviewer.cli.export import export_app
@@ -29,6 +38,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_REJECTED",
+    "EXIT_STOPPED",
     "EXIT_USAGE",
     "app",
     "common",
@@ -37,7 +47,25 @@ __all__ = [
     "summary",
 ]
 
+
+class _Commands(TyperGroup):
+    """The root group: a command stopped by a refused write (a full disk, a read-only
+    database or workspace, a database locked too long) ends with a message and exit 3, never
+    a trace."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            message = stopped_message(exc)
+            if message is None:
+                raise
+            typer.echo(f"reviewer: {message}", err=True)
+            raise typer.Exit(EXIT_STOPPED) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="reviewer",
     help="Review logged LLM calls, build eval datasets and rerun evals, from the keyboard.",
     no_args_is_help=False,

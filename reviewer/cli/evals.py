@@ -75,7 +75,7 @@ def eval_cmd(
         bool, typer.Option("--json", help="Print the outcome as one JSON object.")
     ] = False,
 ) -> None:
-    """Run a prompt on a dataset and grade the answers; a killed run started again calls only what is missing. Exit 1 when a pass rate is below --fail-under, 2 for an unusable call (unknown prompt or dataset, a prompt error, a missing API key)."""
+    """Run a prompt on a dataset and grade the answers; a killed run started again calls only what is missing. Exit 1 when a case could not be graded (an error) or a pass rate is below --fail-under, 2 for an unusable call (unknown prompt or dataset, a prompt error, a missing API key)."""
     from reviewer.datasets.items import DatasetError
     from reviewer.evals.compare import compare_eval
     from reviewer.evals.prices import PriceError
@@ -141,6 +141,14 @@ def eval_cmd(
         opened.dispose()
     emit(result.to_json(), json=json_out, text=lambda: _lines(current, result))
     if not json_out:
+        for outcome, comparison in result.runs:
+            errors = comparison.summary.errors
+            if errors:
+                typer.echo(
+                    f"{outcome.model}: {errors} of {comparison.summary.cases} cases could not "
+                    "be graded (errors)",
+                    err=True,
+                )
         for name in result.failing():
             typer.echo(f"{name}: pass rate below {fail_under:.0%}", err=True)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
@@ -162,8 +170,13 @@ def _lines(current: Any, result: Any) -> list[str]:
         s = o.summary
         lines.append(f"{o.model:<{width}}  {format_summary(c.summary)}")
         against = "no baseline yet" if c.baseline.kind == "none" else c.baseline.label
+        counted = f"{c.summary.graded} graded · {c.summary.errors} error" + (
+            "" if c.summary.errors == 1 else "s"
+        )
+        if c.summary.ungraded:
+            counted += f" · {c.summary.ungraded} ungraded"
         lines.append(
-            f"{'':<{width}}  run {o.run_id} · {s.get('called', 0)} called · "
+            f"{'':<{width}}  run {o.run_id} · {counted} · {s.get('called', 0)} called · "
             f"{s.get('cached', 0)} cached · {s.get('resumed', 0)} resumed · against {against}"
         )
         errors = [case.new.error for case in c.cases if case.new.error]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reviewer.cli.common import EXIT_REJECTED, database, fail
+from reviewer.cli.common import EXIT_REJECTED, EXIT_STOPPED, check_output, database, fail
 from reviewer.cli.progress import CountBar
 
 export_app = typer.Typer(help="Write data out in formats other tools read.", no_args_is_help=True)
@@ -29,18 +29,16 @@ def export_records(
     """Write every record as canonical JSONL (the shape is documented in the README)."""
     from reviewer.store.records import write_records
 
+    check_output(output)
     with database() as opened:
-        if output == "-":
-            count = write_records(opened, sys.stdout.buffer)
-            sys.stdout.flush()
-        else:
-            with open(output, "wb") as fh:
-                count = write_records(opened, fh)
-            typer.echo(f"{count} records written to {output}", err=True)
+        count = export_to(output, lambda out: write_records(opened, out), None)
+    if output != "-":
+        typer.echo(f"{count} records written to {output}", err=True)
 
 
 def export_to(output: str, write: Any, bar: CountBar | None) -> Any:
-    """Run `write(stream)` on standard output ("-") or the file `output`, with the bar."""
+    """Run `write(stream)` on standard output ("-") or the file `output`, with the bar; exit
+    3 when the file cannot be written to the end (a full disk)."""
     with bar or nullcontext():
         if output == "-":
             try:
@@ -56,8 +54,14 @@ def export_to(output: str, write: Any, bar: CountBar | None) -> Any:
             fh = open(output, "wb")  # noqa: SIM115
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
-        with fh:
-            return write(fh)
+        try:
+            with fh:
+                return write(fh)
+        except OSError as exc:
+            fail(
+                f"cannot write {output}: {exc.strerror or exc}: the file is incomplete",
+                EXIT_STOPPED,
+            )
 
 
 @export_app.command("dataset")
@@ -104,6 +108,7 @@ def export_dataset(
             f"--promptfoo-expected is one of {', '.join(PROMPTFOO_EXPECTED)}, not {promptfoo_expected!r}"
         )
     options = {"expected": promptfoo_expected} if format == "promptfoo" else {}
+    check_output(output, folder_format=format if format in FOLDER_FORMATS else None)
     with database() as opened:
         try:
             info = version_info(opened, name, version)
@@ -144,6 +149,7 @@ def export_reviews_cmd(
 
     if format not in REVIEW_FORMATS:
         fail(f"unknown format {format!r} (formats: {', '.join(REVIEW_FORMATS)})")
+    check_output(output)
     with database() as opened:
         lines: Any = iter_reviews(opened, queue=queue, history=history)
         bar = _bar("reviews", None)

@@ -43,12 +43,30 @@ def import_cmd(
     max_line_bytes: Annotated[
         int, typer.Option("--max-line-bytes", help="Reject lines longer than this.")
     ] = 16 * 1024 * 1024,
+    max_decompressed_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--max-decompressed-bytes",
+            help="Stop reading a gzip file that expands past this many bytes "
+            "(default: 100 times its size, at least 64 MiB).",
+        ),
+    ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Mask personal data (e-mail addresses, phone, card and IBAN numbers, keys, "
+            "tokens) in what is stored, the raw text too; credentials are always masked.",
+        ),
+    ] = False,
 ) -> None:
     """Import logged LLM calls. Exit 0 when all was imported, 1 when lines were rejected, 2 for an unusable call."""
     from reviewer.ingest.pipeline import Importer
     from reviewer.ingest.reader import UsageError
 
     mapping_spec = None
+    if max_decompressed_bytes is not None and max_decompressed_bytes < 1:
+        fail("--max-decompressed-bytes is a number of bytes above 0")
     if format == "mapping" and mapping is None:
         fail("--format mapping needs --mapping FILE.yaml describing the shape")
     if mapping is not None:
@@ -71,6 +89,8 @@ def import_cmd(
             format_name=format,
             mapping=mapping_spec,
             max_line_bytes=max_line_bytes,
+            max_decompressed_bytes=max_decompressed_bytes,
+            redact=redact,
             progress=progress_ctx.update if progress_ctx else None,
             label=current.display_path,
         )

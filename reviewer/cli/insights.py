@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from reviewer.cli.common import database, fail, reviewer_name, settings
+from reviewer.cli.common import check_output, database, fail, reviewer_name, settings
 from reviewer.cli.output import emit
 
 themes_app = typer.Typer(
@@ -42,6 +42,7 @@ def report_cmd(
     from reviewer.insights.metrics import InsightsError
     from reviewer.insights.report import write_report
 
+    check_output(output)
     current = settings()
     with database(current) as opened:
         try:

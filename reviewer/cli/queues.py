@@ -16,6 +16,8 @@ from reviewer.cli.common import (
 )
 from reviewer.cli.output import Column, emit
 
+COUNTS = ("added", "removed", "total")
+
 queues_app = typer.Typer(
     help="Review queues (queues/*.yaml): sync their membership, list them.", no_args_is_help=True
 )
@@ -27,25 +29,32 @@ def queues_sync(
         bool, typer.Option("--json", help="Print the result as one JSON object.")
     ] = False,
 ) -> None:
-    """Bring queue membership up to date with the queue files and the records. Exit 1 when a queue file is bad (the others are synced)."""
+    """Bring queue membership up to date with the queue files and the records. Each queue is synced on its own: exit 1 when a queue file is bad or a queue's sync failed (the others are synced)."""
     from reviewer.review.sync import sync_queues
 
     current = settings()
     queues, errors = queue_files(current)
     with database(current) as opened:
         results = sync_queues(opened, queues)
-    rows = [{"name": name, **r.to_dict()} for name, r in results.items()]
+    failed = {name: r.error for name, r in results.items() if r.error is not None}
+    for name, error in failed.items():
+        typer.echo(f"reviewer: queue {name}: {error}", err=True)
+    rows = [
+        {"name": name, **(r.to_dict() if r.error is None else dict.fromkeys(COUNTS, "-"))}
+        for name, r in results.items()
+    ]
     emit(
         {"queues": results, "errors": errors},
         json=json_out,
         columns=[
             Column("queue", "name", width=5),
-            *(Column(key, key, align="right", width=7) for key in ("added", "removed", "total")),
+            *(Column(key, key, align="right", width=7) for key in COUNTS),
         ],
         rows=rows,
+        row_style=lambda row: "red" if row["name"] in failed else None,
         empty=None if queues or errors else f"no queue files in {current.workspace / 'queues'}",
     )
-    raise typer.Exit(EXIT_REJECTED if errors else EXIT_OK)
+    raise typer.Exit(EXIT_REJECTED if errors or failed else EXIT_OK)
 
 
 @queues_app.command("list")

@@ -12,7 +12,12 @@ The baseline of a run (`baseline_for`) is, in this order:
 
 Each case gets a change: `fixed` (✗→✓), `regressed` (✓→✗), `same-pass`, `same-fail`, `new`
 (no graded baseline: no baseline output, or its pass/fail is unknown), `error` (the new run
-failed on it) or `ungraded` (no grader said pass or fail). A baseline error counts as a fail.
+failed on it) or `ungraded` (no grader said pass or fail). A baseline error counts as a fail
+for the change of its case.
+
+The summary counts errors apart: `graded` holds the cases a grader said pass or fail of, and
+the pass rates are over graded cases only; `errors` the cases that could not be graded (a
+timeout, a refused connection, a template that does not render, an answer over the limit).
 
 When the baseline is a run whose graders differ from this run's, its stored outputs are graded
 again with this run's graders (`reviewer.evals.regrade`; no model is called), so a case is
@@ -160,7 +165,8 @@ class Case:
 
 @dataclass(slots=True)
 class Summary:
-    """The figures of a comparison. Rates are in 0..1, None when nothing was graded."""
+    """The figures of a comparison. Rates are in 0..1, over the graded cases, None when
+    nothing was graded; `errors` (cases that could not be graded) are not among `graded`."""
 
     run_id: int
     baseline: str
@@ -268,9 +274,14 @@ class EvalComparison:
             if (comparison.summary.pass_rate or 0.0) < self.fail_under
         ]
 
+    def errors(self) -> int:
+        """The cases of all runs that could not be graded."""
+        return sum(comparison.summary.errors for _outcome, comparison in self.runs)
+
     @property
     def ok(self) -> bool:
-        return not self.failing()
+        """No pass rate below `fail_under`, and every case graded or ungraded (no error)."""
+        return not self.failing() and not self.errors()
 
     def to_json(self) -> dict[str, Any]:
         """The document of `reviewer eval --json`: the prompt, the dataset, and per run its
@@ -283,6 +294,8 @@ class EvalComparison:
             "dataset_version": self.dataset_version,
             "fail_under": self.fail_under,
             "ok": self.ok,
+            "errors": self.errors(),
+            "failing": self.failing(),
             "graders_changed": self.graders_changed,
             "runs": [
                 {
@@ -379,6 +392,11 @@ def _side(row: Any) -> Side:
         cost_usd=row.cost_usd,
         error=row.error,
     )
+
+
+def _failed(side: Side) -> bool:
+    """The side could not be graded: an error and no pass."""
+    return side.error is not None and side.passed is not True
 
 
 def change_of(baseline: Side | None, new: Side) -> str:
@@ -665,11 +683,11 @@ def summarize(run_id: int, baseline: Baseline, cases: list[Case], rows: list[Any
             s.errors += 1
         else:
             setattr(s, key, getattr(s, key) + 1)
-        if case.change != "ungraded":
+        if case.change not in ("ungraded", "error"):
             s.graded += 1
             s.passed += 1 if case.new.passed else 0
         b = case.baseline
-        if b is not None and (b.passed is not None or b.error is not None):
+        if b is not None and b.passed is not None and not _failed(b):
             s.baseline_graded += 1
             s.baseline_passed += 1 if b.passed else 0
     s.pass_rate = s.passed / s.graded if s.graded else None
@@ -693,15 +711,18 @@ def summarize(run_id: int, baseline: Baseline, cases: list[Case], rows: list[Any
 
 
 def run_summary(engine: Engine, run_id: int) -> ModelSummary:
-    """Pass rate, errors, cost and latency percentiles of one run."""
+    """Pass rate (over the graded cases), errors (apart), cost and latency percentiles of one
+    run."""
     with engine.connect() as conn:
         run = _run_row(conn, run_id)
         rows = _results(conn, run_id)
     sides = [_side(r) for r in rows]
     changes = [change_of(None, side) for side in sides]
-    graded = sum(1 for c in changes if c != "ungraded")
+    graded = sum(1 for c in changes if c not in ("ungraded", "error"))
     passed = sum(
-        1 for side, c in zip(sides, changes, strict=True) if c != "ungraded" and side.passed
+        1
+        for side, c in zip(sides, changes, strict=True)
+        if c not in ("ungraded", "error") and side.passed
     )
     latencies = [s.latency_ms for s in sides if s.latency_ms is not None]
     return ModelSummary(
@@ -737,9 +758,9 @@ def format_rate(rate: float | None) -> str:
 
 
 def format_cost(cost: float | None) -> str:
-    """`$0.12`; small amounts keep two significant digits (`$0.0004`); `$-` when unknown."""
+    """`$0.12`; small amounts keep two significant digits (`$0.0004`); `—` when unknown."""
     if cost is None:
-        return "$-"
+        return "—"
     if cost == 0 or cost >= 0.01:
         return f"${cost:.2f}"
     digits = 1 - math.floor(math.log10(abs(cost)))

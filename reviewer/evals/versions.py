@@ -455,6 +455,12 @@ def _runs(conn: Connection, name: str) -> dict[str, list[VersionRun]]:
                 func.sum(
                     case((RESULTS.c.passed.is_(None) & RESULTS.c.error.is_(None), 1), else_=0)
                 ).label("ungraded"),
+                func.sum(  # could not be graded: not among the graded cases
+                    case(
+                        (RESULTS.c.error.is_not(None) & RESULTS.c.passed.is_not(True), 1),
+                        else_=0,
+                    )
+                ).label("errors"),
             )
             .where(RESULTS.c.run_id.in_(select(RUNS.c.id).where(RUNS.c.prompt_name == name)))
             .group_by(RESULTS.c.run_id)
@@ -467,7 +473,7 @@ def _runs(conn: Connection, name: str) -> dict[str, list[VersionRun]]:
         c = counts.get(int(run.id))
         cases = int(c.cases) if c else 0
         passed = int(c.passed or 0) if c else 0
-        graded = cases - (int(c.ungraded or 0) if c else 0)
+        graded = cases - (int(c.ungraded or 0) + int(c.errors or 0) if c else 0)
         out.setdefault(run.prompt_hash, []).append(
             VersionRun(
                 run_id=int(run.id),

@@ -124,7 +124,7 @@ class Bucket:
     latency_p95: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = None  # None: no record of the period has a known cost
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -298,6 +298,11 @@ def _parse_values(text: str | None) -> list[float]:
     return [float(v) for v in text.split(",")] if text else []
 
 
+def _cost(cost: float | None) -> str:
+    """`$1.23`, or `—` when no record has a known cost (not `$0.00`)."""
+    return "—" if cost is None else f"${cost:.2f}"
+
+
 # -- accumulation ---------------------------------------------------------------------------------
 
 
@@ -312,7 +317,7 @@ class _Acc:
     def __init__(self) -> None:
         self.records = self.feedback_n = self.feedback_positive = self.errors = 0
         self.input_tokens = self.output_tokens = 0
-        self.cost_usd = 0.0
+        self.cost_usd: float | None = None
         self.latencies: list[float] = []
         self.reviews_pass = self.reviews_fail = 0
 
@@ -323,7 +328,8 @@ class _Acc:
         self.errors += other.errors
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
-        self.cost_usd += other.cost_usd
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
         self.latencies.extend(other.latencies)
         self.reviews_pass += other.reviews_pass
         self.reviews_fail += other.reviews_fail
@@ -404,7 +410,7 @@ def insights(
             acc.errors = int(row.errors or 0)
             acc.input_tokens = int(row.tin or 0)
             acc.output_tokens = int(row.tout or 0)
-            acc.cost_usd = float(row.cost or 0.0)
+            acc.cost_usd = float(row.cost) if row.cost is not None else None
             acc.latencies = sorted(_parse_values(row.lat))
             key = str(row.key) if key_expr is not None else ALL_KEY
             per_day[(key, str(row.day))] = acc
@@ -670,7 +676,7 @@ def format_lines(result: Insights) -> list[str]:
             f"{_pct(b.pass_rate):>5} of {b.reviews_n:<7}  "
             f"{b.errors:>4} {_pct(b.error_rate):>6}  "
             f"{_ms(b.latency_p50):>7}  {_ms(b.latency_p95):>7}  "
-            f"{f'{b.input_tokens}/{b.output_tokens}':>21}  {f'${b.cost_usd:.2f}':>9}"
+            f"{f'{b.input_tokens}/{b.output_tokens}':>21}  {_cost(b.cost_usd):>9}"
         )
 
     span = f"{result.buckets[0]} .. {result.buckets[-1]}" if result.buckets else "no records"

@@ -555,11 +555,16 @@ class ReviewSession:
                 query = select(QUEUE_ITEMS.c.id).where(*conds)
                 if checked:
                     query = query.where(QUEUE_ITEMS.c.id.not_in(checked))
+                query = query.order_by(QUEUE_ITEMS.c.position, QUEUE_ITEMS.c.id).limit(1)
                 candidate = conn.execute(
-                    query.order_by(QUEUE_ITEMS.c.position, QUEUE_ITEMS.c.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True, of=QUEUE_ITEMS)
+                    query.with_for_update(skip_locked=True, of=QUEUE_ITEMS)
                 ).scalar()
+                if candidate is None and not checked and conn.dialect.name == "postgresql":
+                    # Nothing unlocked, but an item locked by another reviewer's transaction
+                    # (their verdict, say) may still need this reviewer: wait for it rather
+                    # than call the queue finished while it has a free slot. (Holding no row
+                    # lock of our own yet, this wait cannot close a deadlock.)
+                    candidate = conn.execute(query.with_for_update(of=QUEUE_ITEMS)).scalar()
                 if candidate is None:
                     break
                 # A fresh statement sees claims committed after the first one's snapshot

@@ -92,6 +92,15 @@ class ReviewerApp(App[None]):
     def on_mount(self) -> None:
         if self.keymap_config:
             self.set_keymap(self.keymap_config)
+            unknown = sorted(set(self.keymap_config) - known_binding_ids())
+            if unknown:
+                self.notify(
+                    f"unknown binding id{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}"
+                    " (ignored; ? lists every key with its id)",
+                    title="keymap in .reviewer/config.yaml",
+                    severity="error",
+                    timeout=15,
+                )
         from reviewer.tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())
@@ -166,6 +175,16 @@ class ReviewerApp(App[None]):
 
         self.push_screen(ReviewScreen(queue, queue_item_id=queue_item_id))
 
+    def open_datasets(self) -> None:
+        from reviewer.tui.screens.datasets import DatasetsScreen
+
+        self.push_screen(DatasetsScreen())
+
+    def open_insights(self) -> None:
+        from reviewer.tui.screens.insights import InsightsScreen
+
+        self.push_screen(InsightsScreen())
+
     def open_lab(self, path: Path, dataset: str | None = None) -> None:
         from reviewer.tui.screens.lab import PromptLabScreen
 
@@ -182,3 +201,28 @@ class ReviewerApp(App[None]):
 
         if not isinstance(self.screen, SearchScreen):
             self.push_screen(SearchScreen())
+
+
+def known_binding_ids() -> set[str]:
+    """The id of every binding of the app, its screens and widgets: what a keymap may name."""
+    import importlib
+    import pkgutil
+
+    from textual.dom import DOMNode
+
+    import reviewer.tui.screens
+    import reviewer.tui.widgets
+
+    for package in (reviewer.tui.screens, reviewer.tui.widgets):
+        for module in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    ids: set[str] = set()
+    pending: list[type[DOMNode]] = [DOMNode]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__module__.startswith("reviewer.tui"):
+            for binding in cls.__dict__.get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    ids.add(binding.id)
+    return ids

@@ -1,4 +1,5 @@
-"""The command palette (ctrl+p): open a queue, search, sync, help."""
+"""The command palette (ctrl+p): open a queue, a prompt's lab, the datasets, the insights;
+search, sync."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class ReviewerCommands(Provider):
         cmds: list[tuple[str, str, object]] = [
             ("Search all records", "full-text search (/)", app.action_search),
             ("Sync queues", "add records that match the queue filters", app.sync_queues),
+            ("Datasets", "the eval datasets: items, versions, export", app.open_datasets),
+            ("Insights", "figures per period, themes, coverage", app.open_insights),
         ]
         prompts = app.ctx.workspace / "prompts"
         for path in (

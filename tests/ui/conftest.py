@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import Engine, text
+from textual.events import Key
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerFailed
 
@@ -59,6 +60,13 @@ async def press(pilot: Pilot[Any], *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot)
+
+
+def type_burst(app: ReviewerApp, keys: list[str]) -> None:
+    """The keys as a terminal delivers a burst: all queued at once, none waiting for the app
+    (Pilot's press waits until the app is idle after each key, database threads included)."""
+    for key in keys:
+        app.post_message(Key(key, key if len(key) == 1 else None))
 
 
 def events(engine: Engine, **where: Any) -> list[dict[str, Any]]:

@@ -237,7 +237,7 @@ async def test_no_escape_sequence_from_the_log_reaches_the_terminal(poisoned):
             await pilot.press(ch)
         await check(pilot, "search results", SearchScreen)
         assert app.screen.query_one(DataTable).row_count == 4
-        await press(pilot, "enter")
+        await press(pilot, "enter", "enter")  # to the hits, then open the first
         await check(pilot, "a search hit opened", ReviewScreen)
         await press(pilot, "escape")
         app.push_screen(RecordScreen(record_id))

@@ -38,3 +38,45 @@ def test_review_of_an_unknown_queue_exits_2(workspace, monkeypatch):
     result = CliRunner().invoke(cli, ["review", "nope"])
     assert result.exit_code == 2
     assert "no queue named 'nope'" in result.stderr and "thumbs-down" in result.stderr
+
+
+async def test_an_unknown_binding_id_is_reported_at_start(workspace, ws_engine):
+    (workspace / ".reviewer" / "config.yaml").write_text(
+        "keymap:\n  review.pas: y\n  review.fail: x\n  lab.nope: z\n"
+    )
+    app = make_app(ws_engine, workspace, keymap=load_keymap(workspace))
+    shown: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def recording(message, *, title="", **kwargs):  # type: ignore[no-untyped-def]
+        shown.append((title, message))
+        notify(message, title=title, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert (
+            "keymap in .reviewer/config.yaml",
+            "unknown binding ids: lab.nope, review.pas (ignored; ? lists every key with its id)",
+        ) in shown
+
+
+async def test_the_palette_opens_datasets_and_insights(workspace, ws_engine):
+    from textual.command import CommandPalette
+    from textual.widgets import Input
+
+    from reviewer.tui.screens.datasets import DatasetsScreen
+    from reviewer.tui.screens.insights import InsightsScreen
+
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for word, screen_type in (("Datasets", DatasetsScreen), ("Insights", InsightsScreen)):
+            await press(pilot, "ctrl+p")
+            assert isinstance(app.screen, CommandPalette)
+            app.screen.query_one(Input).value = word
+            await pilot.pause(0.3)
+            await press(pilot, "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, screen_type)
+            await press(pilot, "escape")

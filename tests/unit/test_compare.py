@@ -165,16 +165,16 @@ def test_each_change_kind_against_the_previous_prompt_version(engine, tmp_path):
 
     s = result.summary
     assert (s.fixed, s.regressed, s.same_pass, s.same_fail, s.new, s.errors) == (2, 1, 1, 1, 0, 1)
-    assert (s.passed, s.graded) == (3, 6)  # an error is graded as a fail
-    assert s.pass_rate == pytest.approx(0.5)
-    assert (s.baseline_passed, s.baseline_graded) == (2, 5)
-    assert s.baseline_pass_rate == pytest.approx(0.4)
+    assert (s.passed, s.graded) == (3, 5)  # an error is counted apart, not graded
+    assert s.pass_rate == pytest.approx(0.6)
+    assert (s.baseline_passed, s.baseline_graded) == (2, 4)
+    assert s.baseline_pass_rate == pytest.approx(0.5)
     assert s.cost_usd == pytest.approx(0.10)
     assert s.p50_ms == pytest.approx(2000.0)
     assert s.p95_ms == pytest.approx(3800.0)
     assert (s.input_tokens, s.output_tokens) == (60, 30)
     assert format_summary(s) == (
-        "pass rate 40% → 50% · 2 fixed · 1 regressed · 1 error · $0.10 · p50 2.0 s · p95 3.8 s"
+        "pass rate 50% → 60% · 2 fixed · 1 regressed · 1 error · $0.10 · p50 2.0 s · p95 3.8 s"
     )
     assert [c.item_id for c in result.by_change("fixed", "regressed")] == ["i0", "i1", "i5"]
     doc = result.to_dict()
@@ -218,7 +218,7 @@ def test_no_baseline_at_all_makes_every_case_new(engine, tmp_path):
     assert [c.change for c in result.cases] == ["new"]
     assert result.cases[0].mark == "·→✓"
     assert format_summary(result.summary) == (
-        "pass rate 100% (no baseline) · $- · p50 800 ms · p95 800 ms"
+        "pass rate 100% (no baseline) · — · p50 800 ms · p95 800 ms"
     )
 
 
@@ -314,8 +314,8 @@ def test_models_side_by_side(engine, tmp_path):
     models = compare_models(engine, [mini, big])
     assert [m.model for m in models] == ["gpt-4o-mini", "gpt-4o"]
     a, b = models
-    assert (a.passed, a.graded, a.errors) == (2, 4, 1)
-    assert a.pass_rate == pytest.approx(0.5) and b.pass_rate == pytest.approx(1.0)
+    assert (a.passed, a.graded, a.errors) == (2, 3, 1)  # the error apart
+    assert a.pass_rate == pytest.approx(2 / 3) and b.pass_rate == pytest.approx(1.0)
     assert a.cost_usd == pytest.approx(0.003) and b.cost_usd == pytest.approx(0.04)
     assert a.p50_ms == pytest.approx(200.0) and b.p50_ms == pytest.approx(2500.0)
     assert b.p95_ms == pytest.approx(3850.0)
@@ -323,8 +323,8 @@ def test_models_side_by_side(engine, tmp_path):
     assert lines[0].split() == ["model", "pass", "rate", "passed", "errors", "p50", "p95", "cost"]
     assert lines[1].split() == [
         "gpt-4o-mini",
-        "50%",
-        "2/4",
+        "67%",
+        "2/3",
         "1",
         "200",
         "ms",
@@ -344,7 +344,7 @@ def test_percentiles():
 
 
 def test_formatting_of_figures():
-    assert format_cost(None) == "$-"
+    assert format_cost(None) == "—"
     assert format_cost(0) == "$0.00"
     assert format_cost(0.123) == "$0.12"
     assert format_cost(0.00042) == "$0.00042"

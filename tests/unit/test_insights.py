@@ -260,6 +260,9 @@ def test_days_list_empty_days(fixture: Engine) -> None:
         "2026-03-05", records=1, reviews_n=1, reviews_fail=1, pass_rate=0.0, errors=1,
         error_rate=1.0, latency_p50=200, latency_p95=200,
     )  # fmt: skip
+    assert by_day["2026-03-05"].cost_usd is None  # unknown, not $0.00
+    day_lines = [line for line in format_lines(result) if line.startswith("2026-03-05")]
+    assert day_lines[0].rstrip().endswith("—") and "$0.00" not in day_lines[0]
     # no latency known: no percentiles
     assert (by_day["2026-03-09"].latency_p50, by_day["2026-03-09"].latency_p95) == (None, None)
     assert by_day["2026-03-09"].satisfaction == 0.0

@@ -73,6 +73,7 @@ class HomeScreen(Screen[None]):
         with Vertical(id="home-body"):
             yield Label("Queues  (enter opens one)", classes="section")
             yield DataTable(id="queues", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="sync-errors", classes="hidden")
             if ctx.queue_errors:
                 yield Static(
                     Text("queue files with errors (fix them, then restart):\n", style="bold red")
@@ -104,6 +105,19 @@ class HomeScreen(Screen[None]):
     @on(QueuesChanged)
     def _queues_changed(self) -> None:
         self.reload()
+
+    def _show_sync_errors(self) -> None:
+        """The queues whose last sync failed, each with its file and why (the others are
+        listed as usual)."""
+        errors = self.app.ctx.sync_errors
+        box = self.query_one("#sync-errors", Static)
+        box.set_class(not errors, "hidden")
+        box.update(
+            Text("queues whose sync failed (their items may be out of date):\n", style="bold red")
+            + Text(literal("\n".join(errors.values())), style="red")
+            if errors
+            else ""
+        )
 
     def reload(self) -> None:
         """Read the figures off the event loop, then fill the tables."""
@@ -137,15 +151,18 @@ class HomeScreen(Screen[None]):
         for queue in self.app.ctx.queues:
             c: dict[str, Any] = counts.get(queue.name, {})
             total, done, skipped = c.get("total", 0), c.get("done", 0), c.get("skipped", 0)
+            failed = queue.name in self.app.ctx.sync_errors
             table.add_row(
                 Text(literal(queue.name), style="bold"),
                 progress_bar(done + skipped, total),
                 str(total), str(c.get("pending", 0)), str(done), str(skipped),
-                Text(literal(short(queue.description, 70)), style="dim"),
+                Text("sync failed: see below", style="bold red") if failed
+                else Text(literal(short(queue.description, 70)), style="dim"),
                 key=queue.name,
             )  # fmt: skip
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
+        self._show_sync_errors()
         theme_table = self.query_one("#themes", DataTable)
         theme_table.clear()
         for name, n in themes:
@@ -187,14 +204,10 @@ class HomeScreen(Screen[None]):
             self.app.push_screen(StatsScreen(queue))
 
     def action_insights(self) -> None:
-        from reviewer.tui.screens.insights import InsightsScreen
-
-        self.app.push_screen(InsightsScreen())
+        self.app.open_insights()
 
     def action_datasets(self) -> None:
-        from reviewer.tui.screens.datasets import DatasetsScreen
-
-        self.app.push_screen(DatasetsScreen())
+        self.app.open_datasets()
 
     def action_sync(self) -> None:
         self.notify("syncing queues…", markup=False)

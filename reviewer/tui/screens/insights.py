@@ -179,7 +179,7 @@ class InsightsScreen(Screen[None]):
                 pct(t.pass_rate), Text(spark([x.pass_rate for x in b], low=0, high=1), style="cyan"),
                 Text(f"{t.errors} ({pct(t.error_rate)})", style="red" if t.errors else ""),
                 ms(t.latency_p95), Text(spark([x.latency_p95 for x in b]), style="yellow"),
-                f"${t.cost_usd:.2f}" if t.cost_usd else "—",
+                f"${t.cost_usd:.2f}" if t.cost_usd is not None else "—",
             )  # fmt: skip
         if series.row_count:
             series.move_cursor(row=min(self.series_index, series.row_count - 1))
@@ -215,7 +215,7 @@ class InsightsScreen(Screen[None]):
                 Text(literal(b.start), style="bold red" if bad else ""), str(b.records),
                 pct(b.satisfaction), str(b.feedback_n), str(b.reviews_n), pct(b.pass_rate),
                 str(b.errors), ms(b.latency_p50), ms(b.latency_p95),
-                f"${b.cost_usd:.2f}" if b.cost_usd else "—", key=b.start,
+                f"${b.cost_usd:.2f}" if b.cost_usd is not None else "—", key=b.start,
             )  # fmt: skip
 
     @on(DataTable.RowHighlighted, "#insights-series")

@@ -132,6 +132,7 @@ class ReviewScreen(Screen[None]):
         self.item: ItemView | None = None
         self.score_focus = 0
         self.others: list[Any] = []  # other reviewers' reviews, once this one gave theirs
+        self.progress: Progress | None = None  # where the reviewer is in the queue
         self.failure: str | None = None  # the last action that failed, shown until one works
         self._steps: deque[Step] = deque()
         self._draining = False
@@ -247,21 +248,36 @@ class ReviewScreen(Screen[None]):
         nothing: str = "no further item that way",
         score_focus: int | None = None,
     ) -> bool:
-        """Run `call` on the session and show the item it returns; False when it failed.
+        """Run `call` on the session and show the item it returns; False when it failed (the
+        screen says so and keeps the item and the focus).
 
         When it returns None: with keep, the current item stays (the end of the queue was
         reached by navigation); without, the queue is finished and the screen says so. With
         score_focus, the focus moves there once the call has succeeded on the same item.
         """
-        before = self.item.queue_item_id if self.item is not None else None
         try:
-            item, others, progress = await self._in_session(partial(self._call_and_look, call))
+            looked = await self._in_session(partial(self._call_and_look, call))
         except ReviewError as exc:  # a refused action (a required score missing...): say why
             self._refused(str(exc))
             return False
         except Exception as exc:  # not committed (a locked database...): say so, keep the item
             self._failed(f"{failed} not saved: {why(exc)}")
             return False
+        self._take(looked, announce=announce, keep=keep, nothing=nothing, score_focus=score_focus)
+        return True
+
+    def _take(
+        self,
+        looked: tuple[ItemView | None, list[ReviewState] | None, Progress],
+        *,
+        announce: str | None = None,
+        keep: bool = False,
+        nothing: str = "",
+        score_focus: int | None = None,
+    ) -> None:
+        """Show what a call that succeeded left on screen (see `_apply`)."""
+        item, others, progress = looked
+        before = self.item.queue_item_id if self.item is not None else None
         self.failure = None
         if item is not None:
             self.item = item
@@ -276,24 +292,26 @@ class ReviewScreen(Screen[None]):
             self.score_focus = 0
         elif score_focus is not None:
             self.score_focus = score_focus
+        self.progress = progress
         self._show_item(progress, changed=changed)
         if announce:
             self.notify(announce, timeout=1.5, markup=False)
-        return True
 
     def _refused(self, message: str) -> None:
         self.notify(message, severity="warning", markup=False)
         if self.item is None:  # nothing to show: say why there, too
             self.query_one("#rubric", Static).update(Text(literal(message), style="bold yellow"))
 
-    def _failed(self, message: str) -> None:
-        """Say on screen what was not saved; the item and the focus stay as they were."""
+    def _failed(self, message: str, title: str = "not saved") -> None:
+        """Say on screen what failed; the item and the focus stay as they were."""
         self.failure = message
-        self.notify(message, title="not saved", severity="error", timeout=10, markup=False)
-        if self.item is not None:
-            self.query_one("#rubric", Static).update(self._rubric_panel())
-        else:
+        self.notify(message, title=title, severity="error", timeout=10, markup=False)
+        if self.item is None:
             self.query_one("#rubric", Static).update(Text(literal(message), style="bold red"))
+        elif self.progress is not None:  # what did succeed before it is shown too
+            self._show_item(self.progress, changed=False)
+        else:
+            self.query_one("#rubric", Static).update(self._rubric_panel())
 
     # -- rendering -------------------------------------------------------------------------------
 
@@ -400,7 +418,7 @@ class ReviewScreen(Screen[None]):
                 plain(f"{other.verdict or '—'} {scores}", style="dim"),
             )
         if self.failure:
-            grid.add_row(Text("not saved", style="bold red"), plain(self.failure, style="bold red"))
+            grid.add_row(Text("failed", style="bold red"), plain(self.failure, style="bold red"))
         return grid
 
     def _score_cell(self, score: RubricScore, value: Any) -> Text:
@@ -464,10 +482,34 @@ class ReviewScreen(Screen[None]):
         if item is None:
             return False
         item_id = item.queue_item_id
-        if not await self._apply(lambda s: call(s, item_id), failed=what):
+
+        def decide_then_next(
+            session: ReviewSession,
+        ) -> tuple[ItemView, tuple[ItemView | None, Any, Progress] | None, Exception | None]:
+            decided = call(session, item_id)  # when this raises, nothing was saved
+            try:
+                return decided, self._call_and_look(lambda s: s.next_item(), session), None
+            except Exception as exc:  # saved, but the next item could not be had
+                return decided, None, exc
+
+        try:
+            decided, looked, later = await self._in_session(decide_then_next)
+        except ReviewError as exc:
+            self._refused(str(exc))
+            return False
+        except Exception as exc:
+            self._failed(f"{what} not saved: {why(exc)}")
             return False
         self.notify(announce or f"saved: {what}", timeout=1.5, markup=False)
-        return await self._apply(lambda s: s.next_item(), failed="the next item")
+        if looked is None:
+            self.item = decided
+            self._failed(
+                f"{what} saved; the next item could not be loaded: {why(later or Exception())}",
+                title="next item",
+            )
+            return False
+        self._take(looked)
+        return True
 
     def action_score(self, digit: int) -> None:
         self._enqueue(partial(self._score, digit))

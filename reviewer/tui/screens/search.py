@@ -1,4 +1,5 @@
-"""`/`: full-text search over all records; Enter opens a hit in its queue (or read-only)."""
+"""`/`: full-text search over all records. Enter in the query goes to the list of hits (each
+with the queues it is in); Enter on a hit opens it in its queue (or read-only)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,9 @@ class SearchScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(
-                "Search all records — words must all appear · ↓ to the results · enter opens"
+                "Search all records: every word must appear; scope a word with output: user:"
+                " system: assistant: or filter model: · enter or ↓ to the hits · enter opens one",
+                id="search-help",
             )
             yield Input(placeholder="search…", id="search-input")
             yield DataTable(id="search-results", cursor_type="row", zebra_stripes=True)
@@ -107,7 +110,9 @@ class SearchScreen(Screen[None]):
             table.add_row(
                 Text(literal((hit.timestamp or "")[:16].replace("T", " "))),
                 Text(literal(hit.model or "")),
-                Text(literal(", ".join(hit.queues)), style="cyan"),
+                Text(literal(", ".join(hit.queues)), style="cyan")
+                if hit.queues
+                else Text("in no queue", style="dim"),
                 Text(literal(hit.snippet)),
                 key=str(i),
             )
@@ -123,8 +128,11 @@ class SearchScreen(Screen[None]):
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
+        """Enter in the query: to the list of hits, where the user picks one."""
         if self.hits:
-            self._open(0)
+            table = self.query_one(DataTable)
+            table.focus()
+            table.move_cursor(row=0)
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
