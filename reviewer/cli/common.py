@@ -217,6 +217,10 @@ _REFUSED = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, 
 def write_failure(exc: BaseException) -> str | None:
     """What a refused write means, in words: the disk is full, a read-only database or file,
     a database that stayed locked, a file SQLite cannot open; None for other errors."""
+    from reviewer.store.db import DatabaseBusy
+
+    if isinstance(exc, DatabaseBusy):
+        return str(exc)
     if isinstance(exc, OSError) and exc.errno in _REFUSED:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             return f"the disk is full ({exc.strerror})"

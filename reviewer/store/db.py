@@ -69,8 +69,8 @@ def begin_immediate(conn: Connection) -> None:
             waited = time.monotonic() - started
             if waited >= lock_wait:
                 raise DatabaseBusy(
-                    f"the database is busy: another process held its write lock for {waited:.0f} s;"
-                    " nothing was saved, try again"
+                    "the database is busy: another process held its write lock for"
+                    f" {waited:.{0 if waited >= 10 else 1}f} s; nothing was saved, try again"
                 ) from exc
             attempt += 1
             pause = random.uniform(0.005, min(0.25, 0.01 * 2 ** min(attempt, 8)))

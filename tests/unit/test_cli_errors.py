@@ -317,3 +317,13 @@ def test_a_read_only_workspace_is_a_message(ws: Path) -> None:
 
 def test_exit_codes_are_the_documented_ones() -> None:
     assert (EXIT_REJECTED, EXIT_USAGE, EXIT_STOPPED) == (1, 2, 3)
+
+
+def test_a_database_busy_too_long_stops_the_command_with_exit_3():
+    from reviewer.cli.common import stopped_message
+    from reviewer.store.db import DatabaseBusy
+
+    busy = DatabaseBusy("the database is busy: another process held its write lock for 30 s")
+    message = stopped_message(busy)
+    assert message is not None
+    assert message.startswith("stopped: the database is busy: another process held its write lock")

@@ -52,8 +52,10 @@ def why(exc: BaseException) -> str:
     """What went wrong, on one line: the database driver's own error when there is one."""
     from sqlalchemy.exc import DBAPIError
 
-    from reviewer.store.db import first_line
+    from reviewer.store.db import DatabaseError, first_line
 
+    if isinstance(exc, DatabaseError):  # written for the reviewer already
+        return str(exc)
     cause: BaseException = exc
     if isinstance(exc, DBAPIError) and isinstance(exc.orig, BaseException):
         cause = exc.orig
