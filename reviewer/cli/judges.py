@@ -69,3 +69,28 @@ def judges_disagreements(
         except JudgeCheckError as exc:
             fail(str(exc))
     emit(check, json=json_out, text=lambda: format_check(check))
+
+
+@judges_app.command("agreement")
+def judges_agreement(
+    queue: Annotated[str, typer.Argument(help="The review queue.")],
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", "-j", help="The judge (default: the queue's assist: judge)."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the agreement as one JSON object.")
+    ] = False,
+) -> None:
+    """How often the judge's suggestions agree with the queue's reviewers: per field (verdict, each score) accuracy, Cohen's kappa (weighted for scales), n and a confusion matrix, split into blind and shown items; the accept rate and the anchoring gap."""
+    from reviewer.cli.common import find_queue
+    from reviewer.evals.judge_agreement import format_agreement, judge_agreement
+
+    current = settings()
+    found = find_queue(current, queue)
+    with database(current) as opened:
+        try:
+            result = judge_agreement(opened, found, judge)
+        except ValueError as exc:
+            fail(str(exc))
+    emit(result, json=json_out, text=lambda: format_agreement(result))
