@@ -86,3 +86,36 @@ def test_a_suggestion_that_cannot_be_used_is_refused(engine, tmp_path):
     with pytest.raises(ReviewError, match="no suggestion for this item"):
         s.accept_suggestion(ids[1], broken)
     assert events(engine) == []
+
+
+def test_stats_split_the_pace_by_how_the_suggestion_was_seen(engine, tmp_path):
+    from reviewer.review.stats import queue_stats, stats_lines
+    from tests.unit.test_review_session import Clock
+
+    ids = make_items(engine, tmp_path, 8)
+    for i in ids[:6]:
+        suggest(engine, i)
+    clock = Clock()
+    s = session(engine, clock=clock, assist={"judge": "support-judge", "blind": 0.5, "seed": 3})
+    blind = [i for i in ids[:6] if s.queue.assist.is_blind(i)]
+    spent = {}
+    while (item := s.next_item()) is not None:
+        i = item.queue_item_id
+        if i in ids[:6] and i not in blind and i % 2:  # some shown ones taken with y, fast
+            clock.advance(4)
+            spent[i] = 4
+            s.accept_suggestion(item, ids.index(i) + 1)
+        else:
+            clock.advance(20 if i in blind else 10)
+            spent[i] = 20 if i in blind else 10
+            s.set_score(item, "helpful", 3)
+            s.set_verdict(item, "pass")
+    rows = {(r["suggestion"]): r for r in queue_stats(engine, s.queue)["assistance"]}
+    shown = [i for i in ids[:6] if i not in blind]
+    assert rows["blind"]["items"] == len(blind) and rows["blind"]["median_seconds"] == 20
+    assert rows["none"]["items"] == 2 and rows["none"]["median_seconds"] == 10
+    assert rows["shown"]["items"] == len(shown)
+    assert rows["shown"]["items_per_hour"] == round(
+        3600 * len(shown) / sum(spent[i] for i in shown), 3
+    )
+    assert any("suggestion: shown" in line for line in stats_lines(queue_stats(engine, s.queue)))
