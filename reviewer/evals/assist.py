@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select
 
 from reviewer.evals.prompts import PromptError, PromptFile, load_prompt, render_instructions
 from reviewer.evals.providers import Completion, Provider, ProviderError, get_provider
+from reviewer.evals.runner import cache_key, cache_lookup, cache_store
 from reviewer.messages import last_user_text
 from reviewer.review.queues import QueueDef
 from reviewer.store.events import QUEUE_ITEMS, load_record, stamp, utc_now
@@ -331,21 +332,33 @@ async def ask_judge(
     guidelines: str | None,
     *,
     timeout: float = 60.0,
+    engine: Engine | None = None,
+    examples: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any] | None, str, str | None, list[Completion]]:
-    """(answer, raw text, error, completions): asked once more when the first answer does not
-    fit the schema."""
+    """(answer, raw text, error, the completions asked for now): asked once more when the
+    first answer does not fit the schema. With `engine`, through the response cache."""
     schema = answer_schema(queue)
-    messages = judge_messages(judge, queue, record, guidelines)
+    messages = judge_messages(judge, queue, record, guidelines, examples)
     params = {**judge.params, **structured_params(judge.provider, schema)}
     done: list[Completion] = []
     raw = ""
     problem: str | None = None
     for _attempt in range(2):
-        completion = await provider.complete(messages, judge.model, params, timeout)
-        done.append(completion)
+        key = cache_key(provider.name, judge.model, params, messages)
+        completion = None
+        if engine is not None:
+            completion = await asyncio.to_thread(cache_lookup, engine, key)
+        cached = completion is not None
+        if completion is None:
+            completion = await provider.complete(messages, judge.model, params, timeout)
+            done.append(completion)
         raw = answer_text(completion)
         answer, problem = read_answer(raw, schema)
         if answer is not None:
+            if engine is not None and not cached:  # only answers that fit are kept
+                await asyncio.to_thread(
+                    cache_store, engine, key, provider.name, judge.model, completion
+                )
             return answer, raw, None, done
         messages = [
             *messages,
@@ -411,7 +424,7 @@ async def assist_queue(
             }  # fmt: skip
             try:
                 answer, raw, error, done = await ask_judge(
-                    provider, judge, queue, record, guidelines, timeout=timeout
+                    provider, judge, queue, record, guidelines, timeout=timeout, engine=engine
                 )
             except (ProviderError, PromptError) as exc:
                 answer, raw, error, done = None, "", str(exc), []
