@@ -23,7 +23,16 @@ CHECK_KEYS: dict[str, tuple[str, ...]] = {
     "is_json": ("value",),
     "json_schema": ("value",),
     "similarity": ("value", "threshold"),
-    "llm_judge": ("rubric", "value", "provider", "model", "threshold"),
+    "llm_judge": (
+        "rubric",
+        "value",
+        "provider",
+        "model",
+        "threshold",
+        "judge",
+        "judge_version",
+        "judge_note",
+    ),
     "pairwise": ("rubric", "value", "provider", "model", "both_orders"),
     "python": ("value", "function", "threshold"),
 }

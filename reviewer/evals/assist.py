@@ -479,3 +479,58 @@ def _save(engine: Engine, values: dict[str, Any]) -> None:
 
 def assist_queue_sync(*args: Any, **kwargs: Any) -> AssistReport:
     return asyncio.run(assist_queue(*args, **kwargs))
+
+
+def resolve_judge_graders(
+    engine: Engine, workspace: Path | None, graders: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`{type: llm_judge, judge: NAME}` graders filled from the judge file: its provider and
+    model, its instructions as the rubric (rendered for the queue the judge assists), its
+    version, and a note of its last measured agreement with the reviewers ("judge
+    support-judge v3: kappa 0.78 on 120 human labels"). Other graders are left as they are."""
+    if not any(g.get("type") == "llm_judge" and g.get("judge") for g in graders):
+        return graders
+    if workspace is None:
+        raise AssistError("a grader names a judge file: run the eval in a workspace")
+    from reviewer.evals.judge_agreement import judge_agreement
+    from reviewer.review.queues import load_queues
+
+    queues = load_queues(workspace)[0]
+    out = []
+    for spec in graders:
+        name = spec.get("judge") if spec.get("type") == "llm_judge" else None
+        if not name:
+            out.append(spec)
+            continue
+        judge = find_judge(workspace, name)
+        queue = next((q for q in queues if q.assist and q.assist.judge == name), None)
+        context = {
+            "queue": queue.name if queue else "",
+            "description": queue.description if queue else "",
+            "rubric": _rubric_text(queue) if queue else "",
+            "themes": list(queue.themes) if queue else [],
+            "guidelines": (queue.guidelines() or "") if queue else "",
+            "messages": [],
+            "question": "",
+        }
+        version = judge_version(engine, judge)
+        note = f"judge {name} v{version}: agreement with reviewers not measured yet"
+        if queue is not None:
+            measured = judge_agreement(engine, queue, name)
+            if measured.verdict.n:
+                kappa = measured.verdict.kappa
+                shown = "undefined" if kappa is None else f"{kappa:.2f}"
+                note = (
+                    f"judge {name} v{version}: kappa {shown} on {measured.verdict.n} human labels"
+                )
+        out.append(
+            {
+                **spec,
+                "rubric": render_instructions(judge, context),
+                "provider": judge.provider,
+                "model": judge.model,
+                "judge_version": version,
+                "judge_note": note,
+            }
+        )
+    return out

@@ -193,6 +193,7 @@ class Summary:
     cached: int = 0
     judge_unreadable: int = 0  # judge answers of this run that held no verdict
     graders_changed: bool = False  # the baseline run had other graders: it was regraded
+    judges: list[str] = field(default_factory=list)  # judge files grading: version, agreement
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -622,6 +623,11 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
         before = baseline.cases.get(item_id)
         cases.append(Case(item_id, questions.get(item_id, ""), before, new, change_of(before, new)))
     summary = summarize(run_id, baseline, cases, rows)
+    summary.judges = [
+        str(g["judge_note"])
+        for g in (orjson.loads(run.graders) if run.graders else [])
+        if isinstance(g, dict) and g.get("judge_note")
+    ]
     return Comparison(
         run_id=run_id,
         prompt_name=run.prompt_name,
@@ -794,6 +800,7 @@ def format_summary(summary: Summary) -> str:
     parts.append(f"p95 {format_latency(summary.p95_ms)}")
     if summary.graders_changed:
         parts.append("graders changed since the baseline (its outputs regraded)")
+    parts.extend(summary.judges)
     return " · ".join(parts)
 
 

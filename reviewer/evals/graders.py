@@ -269,7 +269,20 @@ def normalize_grader(raw: Any) -> dict[str, Any]:
     elif kind in ("llm_judge", "pairwise"):
         if "rubric" in spec and "value" in spec:
             raise GraderError("give the rubric once (rubric or value)", field="value")
+        judge_file = spec.get("judge")
+        if judge_file is not None:
+            if kind != "llm_judge" or not isinstance(judge_file, str) or not judge_file.strip():
+                raise GraderError(
+                    "judge names a judge file of prompts/ (kind: judge), for llm_judge",
+                    field="judge",
+                )
+            out["judge"] = judge_file.strip()
+            for key in ("judge_version", "judge_note"):
+                if key in spec:
+                    out[key] = spec[key]
         rubric = spec.get("rubric", spec.get("value"))
+        if rubric is None and judge_file is not None:  # filled from the judge file at run time
+            rubric = f"(the judge {judge_file})"
         field = "rubric" if "rubric" in spec else "value"
         if rubric is None and kind == "pairwise":
             rubric = DEFAULT_PAIRWISE_RUBRIC

@@ -42,6 +42,8 @@ def _canonical(specs: Any) -> list[str] | None:
             full: Any = graders.normalize_grader(spec)
         except graders.GraderError:
             full = spec
+        if isinstance(full, dict):  # a judge's measured agreement is a note, not a grader
+            full = {k: v for k, v in full.items() if k != "judge_note"}
         out.append(orjson.dumps(full, option=orjson.OPT_SORT_KEYS).decode())
     return sorted(out)
 

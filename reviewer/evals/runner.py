@@ -585,6 +585,11 @@ async def run_eval(
     from reviewer.datasets.versions import version_info
 
     info = await asyncio.to_thread(version_info, engine, dataset, version)
+    if any(g.get("judge") for g in prompt.graders):  # judge files: filled in, noted in the run
+        from reviewer.evals.assist import resolve_judge_graders
+
+        graders_ = await asyncio.to_thread(resolve_judge_graders, engine, workspace, prompt.graders)
+        prompt = prompt.model_copy(update={"graders": graders_})
     prices = await asyncio.to_thread(PriceTable.load, workspace)
     default_model = prompt.model or prompt.provider
     specs = [parse_model(m, prompt.provider) for m in (models or [default_model])]

@@ -165,3 +165,45 @@ def test_no_model_configured_says_how(ws, monkeypatch):
     assert result.exit_code == 2
     assert "OPENAI_API_KEY is not set" in result.stderr
     assert suggestions(ws) == []
+
+
+def test_an_eval_grader_names_the_judge_file_and_the_summary_its_agreement(ws, monkeypatch):
+    from reviewer.datasets.store import import_items
+    from reviewer.review.session import ReviewSession
+    from reviewer.store.suggestions import latest_suggestion
+
+    engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
+    queue = next(q for q in load_queues(ws)[0] if q.name == "thumbs-down")
+    with FakeLLM(responder=graded_answer) as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+        assert CliRunner().invoke(app, ["assist", "thumbs-down", "--limit", "4"]).exit_code == 0
+        session = ReviewSession(engine, queue, "ana")
+        for _ in range(4):  # the reviewer agrees with every suggestion
+            item = session.next_item()
+            with engine.connect() as conn:
+                found = latest_suggestion(conn, item.queue_item_id, "support-judge")
+            session.accept_suggestion(item, found.id)
+        path = ws / "cases.jsonl"
+        path.write_bytes(
+            b'{"id": "c1", "messages": [{"role": "user", "content": "Do you price match?"}]}\n'
+        )
+        assert import_items(engine, "cases", path, by="ana").ok
+        (ws / "prompts" / "support.yaml").write_text(
+            "name: support\nprovider: openai\nmodel: gpt-4o-mini\nsystem: You help.\n"
+            "graders:\n  - {type: llm_judge, judge: support-judge}\n"
+        )
+        fake.responder = lambda body: (
+            '{"pass": true, "score": 0.9, "reason": "fine"}'
+            if "strict, fair evaluator" in str(body["messages"][0]["content"])
+            else "We do not price match."
+        )
+        result = CliRunner().invoke(app, ["eval", "support", "--dataset", "cases"])
+        assert result.exit_code == 0, result.output
+        assert "judge support-judge v1: kappa undefined on 4 human labels" in result.stdout
+        judged = [
+            r.body
+            for r in fake.log()
+            if "strict, fair evaluator" in str(r.body["messages"][0]["content"])
+        ]
+        assert judged and "Cobbler & Co" in judged[-1]["messages"][1]["content"]  # the instructions
+    engine.dispose()
