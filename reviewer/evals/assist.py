@@ -334,6 +334,7 @@ async def ask_judge(
     timeout: float = 60.0,
     engine: Engine | None = None,
     examples: list[dict[str, Any]] | None = None,
+    gate: asyncio.Semaphore | None = None,
 ) -> tuple[dict[str, Any] | None, str, str | None, list[Completion]]:
     """(answer, raw text, error, the completions asked for now): asked once more when the
     first answer does not fit the schema. With `engine`, through the response cache."""
@@ -350,7 +351,11 @@ async def ask_judge(
             completion = await asyncio.to_thread(cache_lookup, engine, key)
         cached = completion is not None
         if completion is None:
-            completion = await provider.complete(messages, judge.model, params, timeout)
+            if gate is not None:  # only the model call holds a place: the database work not
+                async with gate:
+                    completion = await provider.complete(messages, judge.model, params, timeout)
+            else:
+                completion = await provider.complete(messages, judge.model, params, timeout)
             done.append(completion)
         raw = answer_text(completion)
         answer, problem = read_answer(raw, schema)
@@ -413,49 +418,57 @@ async def assist_queue(
     finished = 0
     costs: list[float] = []
 
+    # The model calls hold `gate`; an item's database work (reading the record, the cache,
+    # saving) runs beside them, within a window of a few items per call in flight.
+    window = asyncio.Semaphore(max(1, concurrency) * 4)
+
     async def one(item_id: int, record_id: str) -> None:
+        async with window:
+            await step(item_id, record_id)
+
+    async def step(item_id: int, record_id: str) -> None:
         nonlocal finished
-        async with gate:
-            record = await asyncio.to_thread(_record, engine, record_id)
-            values: dict[str, Any] = {
-                "queue_item_id": item_id, "queue": queue.name, "record_id": record_id,
-                "judge": judge.name, "judge_hash": digest, "judge_version": version,
-                "provider": judge.provider, "model": judge.model,
-            }  # fmt: skip
-            try:
-                answer, raw, error, done = await ask_judge(
-                    provider, judge, queue, record, guidelines, timeout=timeout, engine=engine
-                )
-            except (ProviderError, PromptError) as exc:
-                answer, raw, error, done = None, "", str(exc), []
-            tokens_in = sum(c.input_tokens or 0 for c in done)
-            tokens_out = sum(c.output_tokens or 0 for c in done)
-            cost = prices.cost(judge.provider, judge.model, tokens_in, tokens_out) if done else None
-            report.requests += len(done)
-            report.input_tokens += tokens_in
-            report.output_tokens += tokens_out
-            if cost is not None:
-                costs.append(cost)
-            values.update(
-                raw=raw or None, error=error, input_tokens=tokens_in, output_tokens=tokens_out,
-                cost_usd=cost, created_at=stamp(utc_now()),
+        record = await asyncio.to_thread(_record, engine, record_id)
+        values: dict[str, Any] = {
+            "queue_item_id": item_id, "queue": queue.name, "record_id": record_id,
+            "judge": judge.name, "judge_hash": digest, "judge_version": version,
+            "provider": judge.provider, "model": judge.model,
+        }  # fmt: skip
+        try:
+            answer, raw, error, done = await ask_judge(
+                provider, judge, queue, record, guidelines, timeout=timeout, engine=engine,
+                gate=gate,
             )  # fmt: skip
-            if answer is not None:
-                values.update(
-                    verdict=answer["verdict"],
-                    scores={k: v for k, v in answer["scores"].items() if v is not None},
-                    themes=answer["themes"],
-                    reason=answer["reason"],
-                    confidence=float(answer["confidence"]),
-                )
-                report.suggested += 1
-            else:
-                report.errors += 1
-                report.error_messages.append(f"item {item_id}: {error}")
-            await asyncio.to_thread(_save, engine, values)
-            finished += 1
-            if progress is not None:
-                progress(finished, len(todo))
+        except (ProviderError, PromptError) as exc:
+            answer, raw, error, done = None, "", str(exc), []
+        tokens_in = sum(c.input_tokens or 0 for c in done)
+        tokens_out = sum(c.output_tokens or 0 for c in done)
+        cost = prices.cost(judge.provider, judge.model, tokens_in, tokens_out) if done else None
+        report.requests += len(done)
+        report.input_tokens += tokens_in
+        report.output_tokens += tokens_out
+        if cost is not None:
+            costs.append(cost)
+        values.update(
+            raw=raw or None, error=error, input_tokens=tokens_in, output_tokens=tokens_out,
+            cost_usd=cost, created_at=stamp(utc_now()),
+        )  # fmt: skip
+        if answer is not None:
+            values.update(
+                verdict=answer["verdict"],
+                scores={k: v for k, v in answer["scores"].items() if v is not None},
+                themes=answer["themes"],
+                reason=answer["reason"],
+                confidence=float(answer["confidence"]),
+            )
+            report.suggested += 1
+        else:
+            report.errors += 1
+            report.error_messages.append(f"item {item_id}: {error}")
+        await asyncio.to_thread(_save, engine, values)
+        finished += 1
+        if progress is not None:
+            progress(finished, len(todo))
 
     try:
         await asyncio.gather(*(one(i, r) for i, r in todo))
