@@ -11,7 +11,7 @@ from reviewer.tui.screens.home import HomeScreen
 from reviewer.tui.screens.modals import DatasetPicker, TextEditor, ThemePicker
 from reviewer.tui.screens.review import ReviewScreen
 from reviewer.tui.widgets.conversation import Conversation
-from tests.ui.conftest import SIZE, events, item_status, make_app, press, settle
+from tests.ui.conftest import SIZE, events, item_status, make_app, press, screen_text, settle
 
 
 async def open_queue(pilot, name="thumbs-down"):
@@ -148,6 +148,63 @@ async def test_theme_picker_filters_toggles_and_creates(workspace, ws_engine):
         assert (
             len([e for e in events(ws_engine, queue_item_id=item) if e["action"] == "themes"]) == 2
         )
+
+
+async def test_enter_in_the_theme_picker_saves_the_match_typed(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        item = screen.item.queue_item_id
+        await press(pilot, "t")
+        for ch in "refus":
+            await pilot.press(ch)
+        await press(pilot, "enter")  # the highlighted match, no space needed
+        assert events(ws_engine, queue_item_id=item)[-1]["themes"] == ["refused-harmless"]
+        await press(pilot, "t")
+        for ch in "ignored-constraint":  # an exact name
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        assert events(ws_engine, queue_item_id=item)[-1]["themes"] == [
+            "refused-harmless",
+            "ignored-constraint",
+        ]
+        await press(pilot, "t")
+        for ch in "ramb":
+            await pilot.press(ch)
+        await press(pilot, "space")  # ticked with space, then another filter
+        for _ in "ramb":
+            await pilot.press("backspace")
+        for ch in "other":
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        assert events(ws_engine, queue_item_id=item)[-1]["themes"] == [
+            "refused-harmless",
+            "ignored-constraint",
+            "rambling",
+            "other",
+        ]
+        await press(pilot, "t")
+        for ch in "other":
+            await pilot.press(ch)
+        await press(pilot, "space", "enter")  # untoggled with space: enter keeps it off
+        assert "other" not in events(ws_engine, queue_item_id=item)[-1]["themes"]
+
+
+async def test_theme_picker_shows_ticks_without_colour(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_queue(pilot)
+        await press(pilot, "t")
+        for ch in "rambl":
+            await pilot.press(ch)
+        await press(pilot, "space")
+        shown = screen_text(app)
+        assert "[x] rambling" in shown
+        await press(pilot, "backspace")
+        await press(pilot, "backspace", "backspace", "backspace", "backspace")
+        shown = screen_text(app)
+        assert "[x] rambling" in shown and "[ ] invented-policy" in shown
+        assert "▐X▌" not in shown
 
 
 async def test_corrected_answer_and_note(workspace, ws_engine):
