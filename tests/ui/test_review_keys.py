@@ -236,6 +236,54 @@ async def test_corrected_answer_and_note(workspace, ws_engine):
         assert events(ws_engine, queue_item_id=item.queue_item_id)[-1]["action"] == "note"
 
 
+async def test_corrected_answer_editor_shows_the_conversation_and_selects_all(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        item = screen.item
+        await press(pilot, "e")
+        editor = app.screen
+        assert isinstance(editor, TextEditor)
+        beside = editor.query_one(Conversation)  # the conversation, in the editor's own layer
+        assert beside.region.width > 30 and beside.region.height > 10
+        assert not beside.region.overlaps(editor.query_one(TextArea).region)
+        question = next(m for m in item.record["messages"] if m["role"] == "user")["content"]
+        assert " ".join(question.split()[:3]) in screen_text(app)
+        assert "select all" in screen_text(app)  # in the editor's footer
+        await press(pilot, "ctrl+a")
+        await press(pilot, *"30 days")  # typed over the whole selection
+        assert editor.query_one(TextArea).text == "30 days"
+        await press(pilot, "ctrl+s")
+        last = events(ws_engine, queue_item_id=item.queue_item_id)[-1]
+        assert (last["action"], last["corrected"]) == ("correct", "30 days")
+
+
+async def test_escape_on_changed_text_asks_before_dropping_it(workspace, ws_engine):
+    from reviewer.tui.screens.modals import KeepOrDrop
+
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        item = screen.item.queue_item_id
+        await press(pilot, "e", "end", "!")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, KeepOrDrop)
+        await press(pilot, "escape")  # keep editing: the text is still there
+        assert isinstance(app.screen, TextEditor)
+        assert app.screen.query_one(TextArea).text.endswith("!")
+        await press(pilot, "escape", "d")  # discard
+        assert app.screen is screen
+        assert events(ws_engine, queue_item_id=item) == []
+        await press(pilot, "n", *"made up", "escape", "s")  # save from the question
+        assert app.screen is screen
+        last = events(ws_engine, queue_item_id=item)[-1]
+        assert (last["action"], last["note"]) == ("note", "made up")
+        await press(pilot, "n", "escape")  # unchanged: esc closes at once
+        assert app.screen is screen
+        await press(pilot, "4")  # and the keys reach the review again
+        assert events(ws_engine, queue_item_id=item)[-1]["scores"] == {"helpful": 4}
+
+
 async def test_promote_to_the_queue_dataset_and_to_another(workspace, ws_engine):
     app = make_app(ws_engine, workspace)
     async with app.run_test(size=SIZE) as pilot:

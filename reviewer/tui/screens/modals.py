@@ -1,14 +1,17 @@
-"""Small dialogs of the review screen: the theme picker, a text editor, a dataset picker."""
+"""Small dialogs of the review screen: the theme picker, a text editor (and its question on
+unsaved changes), a dataset picker."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Static, TextArea
+from textual.widgets import Footer, Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from reviewer.tui.literal import literal
@@ -193,32 +196,92 @@ class ThemePicker(ModalScreen[list[str] | None]):
         self.dismiss(None)
 
 
+class KeepOrDrop(ModalScreen[str]):
+    """Esc on changed text: save it, discard it, or keep editing (answers "save", "discard",
+    "keep")."""
+
+    BINDINGS = [
+        Binding("s,ctrl+s", "answer('save')", "save", id="unsaved.save"),
+        Binding("d", "answer('discard')", "discard", id="unsaved.discard"),
+        Binding("escape,k", "answer('keep')", "keep editing", id="unsaved.keep"),
+    ]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog ask"):
+            yield Static(Text(f"Unsaved changes: {literal(self.what)}", style="bold"))
+            yield Static(Text("s save  ·  d discard  ·  esc keep editing"))
+        yield Footer()
+
+    def action_answer(self, answer: str) -> None:
+        self.dismiss(answer)
+
+
+#: What the corrected answer is written beside: the record's messages, output and error.
+ConversationContext = tuple[list[dict[str, Any]], dict[str, Any] | None, str | None]
+
+
 class TextEditor(ModalScreen[str | None]):
-    """A text editor in a dialog: ctrl+s saves, esc cancels. The text is loaded literally."""
+    """A text editor in a dialog: ctrl+s saves, esc cancels (asking first when the text was
+    changed), ctrl+a selects all. The text is loaded literally.
+
+    With `beside`, the conversation being corrected is shown on the left of the editor, so
+    what is rewritten stays in view while it is.
+    """
 
     BINDINGS = [
         Binding("ctrl+s", "save", "save", id="editor.save", priority=True),
-        # priority: the text area would otherwise keep escape for itself
+        # priority: the text area would otherwise keep escape (and ctrl+a, line start) for itself
         Binding("escape", "cancel", "cancel", id="editor.cancel", priority=True),
+        Binding("ctrl+a", "select_all", "select all", id="editor.select_all", priority=True),
     ]
 
-    def __init__(self, title: str, text: str, language: str | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        language: str | None = None,
+        beside: ConversationContext | None = None,
+        what: str | None = None,
+    ) -> None:
         super().__init__()
         self.title_text = title
+        self.what = what or title
         # log text is edited as shown: a control character is its escape (`\x1b`), saved as typed
         self.text = literal(text)
         self.language = language
+        self.beside = beside
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog editor"):
-            yield Label(Text(literal(self.title_text)))
-            yield TextArea(
-                self.text,
-                id="editor",
-                soft_wrap=True,
-                show_line_numbers=False,
-                tab_behavior="indent",
+        area = TextArea(
+            self.text,
+            id="editor",
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="indent",
+        )
+        title = Static(
+            Text.assemble(
+                (literal(self.title_text), "bold"),
+                ("  ctrl+s saves · esc cancels (asks if changed) · ctrl+a selects all", "dim"),
             )
+        )
+        if self.beside is None:
+            with Vertical(classes="dialog editor"):
+                yield title
+                yield area
+        else:
+            from reviewer.tui.widgets.conversation import Conversation
+
+            with Horizontal(classes="dialog editor beside"):
+                yield Conversation(id="editor-conversation")
+                with Vertical(id="editor-pane"):
+                    yield title
+                    yield area
+        yield Footer()
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)
@@ -227,13 +290,36 @@ class TextEditor(ModalScreen[str | None]):
                 area.language = self.language
             except Exception:  # the language's highlighter is not installed: plain text is fine
                 area.language = None
+        if self.beside is not None:
+            from reviewer.tui.widgets.conversation import Conversation
+
+            self.query_one(Conversation).show(*self.beside)
         area.focus()
+
+    @property
+    def changed(self) -> bool:
+        return self.query_one(TextArea).text != self.text
 
     def action_save(self) -> None:
         self.dismiss(self.query_one(TextArea).text)
 
+    def action_select_all(self) -> None:
+        self.query_one(TextArea).select_all()
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.changed:
+            self.dismiss(None)
+            return
+
+        def answered(answer: str | None) -> None:
+            if answer == "save":
+                self.action_save()
+            elif answer == "discard":
+                self.dismiss(None)
+            else:
+                self.query_one(TextArea).focus()
+
+        self.app.push_screen(KeepOrDrop(self.what), answered)
 
 
 class DatasetPicker(ModalScreen[str | None]):

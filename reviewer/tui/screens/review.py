@@ -592,7 +592,7 @@ class ReviewScreen(Screen[None]):
                 keep=True,
             )
 
-        self._ask(TextEditor(f"{score.name} (ctrl+s saves, esc cancels)", str(current)), saved)
+        self._ask(TextEditor(score.name, str(current)), saved)
         return True
 
     def action_prompt_lab(self) -> None:
@@ -694,15 +694,17 @@ class ReviewScreen(Screen[None]):
 
         item_id = item.queue_item_id
         if what == "note":
-            editor = TextEditor(
-                "note (ctrl+s saves, esc cancels)", item.review.note or "", language=None
-            )
+            editor = TextEditor("note", item.review.note or "", language=None)
         else:
             start = item.review.corrected or (
                 (item.record.get("output") or {}).get("content") or ""
             )
+            record = item.record
             editor = TextEditor(
-                "corrected answer (ctrl+s saves, esc cancels)", start, language="markdown"
+                "corrected answer",
+                start,
+                language="markdown",
+                beside=(record.get("messages") or [], record.get("output"), record.get("error")),
             )
 
         def saved(text: str | None) -> Step | None:
