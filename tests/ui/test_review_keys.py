@@ -309,6 +309,61 @@ async def test_promote_to_the_queue_dataset_and_to_another(workspace, ws_engine)
         assert {r[1] for r in rows} == {screen.item.record_id}
 
 
+def dataset_cases(engine):
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT d.name, i.record_id FROM dataset_items i JOIN datasets d"
+                " ON d.id = i.dataset_id WHERE i.removed = :f ORDER BY d.name"
+            ),
+            {"f": False},
+        ).all()
+
+
+def record_notices(app):
+    """Every message the app shows in a notification, in order."""
+    said = []
+    shown = app.notify
+
+    def notify(message, *args, **kwargs):
+        said.append(str(message))
+        return shown(message, *args, **kwargs)
+
+    app.notify = notify
+    return said
+
+
+async def test_promotion_and_undo_say_what_they_did(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        said = record_notices(app)
+        item = screen.item.queue_item_id
+        total = screen.progress.total
+        await press(pilot, "d")  # nothing reviewed yet: refused, with the core's reason
+        assert said[-1].startswith("nothing to promote yet:")
+        assert dataset_cases(ws_engine) == []
+        assert "— (d adds it)" in screen_text(app)
+        await press(pilot, "2", "f", "u")
+        assert said[-1] == f"undid verdict fail on 1/{total}"
+        assert screen.item.queue_item_id == item
+        await press(pilot, "u")
+        assert said[-1] == f"undid helpful 2 on 1/{total}"
+        await press(pilot, "2", "f", "u", "d")
+        assert said[-1] == "promoted to support-regressions"
+        assert "in support-regressions" in screen_text(app)  # the status says which dataset
+        await press(pilot, "d")
+        assert said[-1] == "already in support-regressions"
+        assert [r[0] for r in dataset_cases(ws_engine)] == ["support-regressions"]
+        await press(pilot, "right", "left")  # read again with the item
+        assert screen.item.queue_item_id == item and screen.datasets == ["support-regressions"]
+        assert "in support-regressions" in screen_text(app)
+        await press(pilot, "u")
+        assert said[-1] == f"undid promotion to support-regressions on 1/{total}"
+        assert dataset_cases(ws_engine) == []
+        assert screen.datasets == []
+
+
 async def test_search_opens_the_item_in_its_queue(workspace, ws_engine):
     app = make_app(ws_engine, workspace)
     async with app.run_test(size=SIZE) as pilot:

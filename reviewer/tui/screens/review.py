@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -36,12 +36,17 @@ from reviewer.tui.widgets.conversation import Conversation
 from reviewer.tui.widgets.meta import meta_panel
 
 if TYPE_CHECKING:
+    from reviewer.datasets.promote import PromoteResult
     from reviewer.datasets.promote import PromotingSession as ReviewSession
     from reviewer.review.session import ItemView, Progress
     from reviewer.store.events import ReviewState
     from reviewer.tui.app import ReviewerApp
 
 T = TypeVar("T")
+
+#: What the screen shows after a call: the item (None: none), the other reviewers' reviews
+#: (None: unchanged), where the reviewer is in the queue, and the datasets holding the item.
+Looked: TypeAlias = "tuple[ItemView | None, list[ReviewState] | None, Progress, list[str]]"
 
 #: A key waiting its turn: True when it was applied (or had nothing to do), False when it failed
 #: or was refused, which drops the keys typed after it.
@@ -75,6 +80,37 @@ def _choices(options: list[tuple[str, Any, str]], chosen: Any, sep: str = "  ") 
         else:
             text.append(f" {shown} " if sep == " " else shown)
     return text
+
+
+def what_was_undone(
+    action: str,
+    before: ReviewState,
+    after: ReviewState,
+    datasets_before: list[str],
+    datasets_after: list[str],
+) -> str:
+    """An undone action in words, with its value: `verdict fail`, `helpful 3`, `promotion to
+    support-regressions` (shown literally)."""
+    if action == "verdict":
+        said = f"verdict {before.verdict or '—'}"
+    elif action == "score":
+        names = sorted(
+            k
+            for k in {*before.scores, *after.scores}
+            if before.scores.get(k) != after.scores.get(k)
+        )
+        said = ", ".join(f"{k} {short(str(before.scores.get(k, '—')), 30)}" for k in names)
+        said = said or "score"
+    elif action == "themes":
+        said = "themes " + (", ".join(before.themes) or "—")
+    elif action == "correct":
+        said = "corrected answer"
+    elif action == "promote":
+        gone = [d for d in datasets_before if d not in datasets_after]
+        said = f"promotion to {', '.join(gone)}" if gone else "promotion"
+    else:  # note, skip
+        said = action
+    return literal(said)
 
 
 def _digit_bindings() -> list[Binding]:
@@ -135,6 +171,7 @@ class ReviewScreen(Screen[None]):
         self.score_focus = 0
         self.others: list[Any] = []  # other reviewers' reviews, once this one gave theirs
         self.progress: Progress | None = None  # where the reviewer is in the queue
+        self.datasets: list[str] = []  # the datasets holding a case of this review of the item
         self.failure: str | None = None  # the last action that failed, shown until one works
         self._steps: deque[Step] = deque()
         self._draining = False
@@ -230,7 +267,7 @@ class ReviewScreen(Screen[None]):
 
     def _call_and_look(
         self, call: Callable[[ReviewSession], ItemView | None], session: ReviewSession
-    ) -> tuple[ItemView | None, list[ReviewState] | None, Progress]:
+    ) -> Looked:
         """On the session thread: the call, then what the screen shows after it."""
         item = call(session)
         others = (
@@ -238,7 +275,8 @@ class ReviewScreen(Screen[None]):
             if item is not None and self.queue.reviews_per_item > 1
             else None
         )
-        return item, others, session.progress()
+        datasets = session.datasets_of(item) if item is not None else []
+        return item, others, session.progress(), datasets
 
     async def _apply(
         self,
@@ -270,7 +308,7 @@ class ReviewScreen(Screen[None]):
 
     def _take(
         self,
-        looked: tuple[ItemView | None, list[ReviewState] | None, Progress],
+        looked: Looked,
         *,
         announce: str | None = None,
         keep: bool = False,
@@ -278,17 +316,19 @@ class ReviewScreen(Screen[None]):
         score_focus: int | None = None,
     ) -> None:
         """Show what a call that succeeded left on screen (see `_apply`)."""
-        item, others, progress = looked
+        item, others, progress, datasets = looked
         before = self.item.queue_item_id if self.item is not None else None
         self.failure = None
         if item is not None:
             self.item = item
+            self.datasets = datasets
             if others is not None:
                 self.others = others
         elif keep:
             announce = nothing
         else:
             self.item = None
+            self.datasets = []
         changed = (self.item.queue_item_id if self.item is not None else None) != before
         if changed:
             self.score_focus = 0
@@ -411,6 +451,10 @@ class ReviewScreen(Screen[None]):
                 else "pending (skipped by another reviewer)"
             )
         grid.add_row("status", Text(status, style="green" if review.complete else "dim"))
+        if self.datasets:
+            grid.add_row("dataset", plain("in " + ", ".join(self.datasets), style="bold cyan"))
+        else:
+            grid.add_row("dataset", Text("— (d adds it)", style="dim"))
         if self.item.held_by:
             grid.add_row("held by", plain(", ".join(self.item.held_by), style="dim"))
         for other in self.others:
@@ -487,7 +531,7 @@ class ReviewScreen(Screen[None]):
 
         def decide_then_next(
             session: ReviewSession,
-        ) -> tuple[ItemView, tuple[ItemView | None, Any, Progress] | None, Exception | None]:
+        ) -> tuple[ItemView, Looked | None, Exception | None]:
             decided = call(session, item_id)  # when this raises, nothing was saved
             try:
                 return decided, self._call_and_look(lambda s: s.next_item(), session), None
@@ -548,16 +592,31 @@ class ReviewScreen(Screen[None]):
         return True
 
     def action_undo(self) -> None:
-        self._enqueue(
-            partial(
-                self._apply,
-                lambda s: s.undo(),
-                failed="undo",
-                announce="undone",
-                keep=True,
-                nothing="nothing to undo",
-            )
-        )
+        self._enqueue(self._undo)
+
+    async def _undo(self) -> bool:
+        """Undo the reviewer's last action here, and say which it was and on which item."""
+        undid: list[str] = []
+
+        def undo(s: ReviewSession) -> ItemView | None:
+            target = s.last_action()
+            if target is None:
+                return None
+            item_id, action = target
+            before, was_in = s.view(item_id).review, s.datasets_of(item_id)
+            view = s.undo()
+            if view is not None:
+                undid.append(
+                    what_was_undone(action, before, view.review, was_in, s.datasets_of(view))
+                )
+            return view
+
+        if not await self._apply(undo, failed="undo", keep=True, nothing="nothing to undo"):
+            return False
+        if undid and self.item is not None and self.progress is not None:
+            where = f"{self.item.position or '–'}/{self.progress.total}"
+            self.notify(f"undid {undid[0]} on {where}", timeout=3, markup=False)
+        return True
 
     def action_next_item(self) -> None:
         self._enqueue(partial(self._apply, lambda s: s.next(), failed="moving on", keep=True))
@@ -742,12 +801,21 @@ class ReviewScreen(Screen[None]):
         if item is None:
             return False
         item_id = item.queue_item_id
-        return await self._apply(
-            lambda s: (s.promote(item_id, dataset), s.view(item_id))[1],
-            failed=f"promotion to {dataset}",
-            announce=f"promoted to {dataset}",
-            keep=True,
+        results: list[PromoteResult] = []
+
+        def promote(s: ReviewSession) -> ItemView:
+            results.append(s.promote(item_id, dataset))
+            return s.view(item_id)
+
+        if not await self._apply(promote, failed=f"promotion to {dataset}", keep=True):
+            return False
+        name = literal(results[0].dataset)
+        self.notify(
+            f"promoted to {name}" if results[0].created else f"already in {name}",
+            timeout=3,
+            markup=False,
         )
+        return True
 
     def action_promote_other(self) -> None:
         self._enqueue(self._promote_other)
