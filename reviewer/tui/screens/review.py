@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from rich.table import Table
@@ -148,6 +149,7 @@ class ReviewScreen(Screen[None]):
         ),
         Binding("o", "fold", "unfold", show=False, id="review.fold"),
         Binding("a", "stats", "agreement", show=False, id="review.stats"),
+        Binding("g", "guidelines", "guidelines", id="review.guidelines"),
         Binding("P", "prompt_lab", "prompt lab", id="review.lab"),
         Binding(
             "enter",
@@ -673,6 +675,47 @@ class ReviewScreen(Screen[None]):
             return True
         self.app.push_screen(PromptLabScreen(path, self.queue.dataset))
         return True
+
+    def action_guidelines(self) -> None:
+        self._enqueue(self._guidelines)
+
+    async def _guidelines(self) -> bool:
+        """The queue's guidelines over the screen (read off the event loop); the keys typed
+        after `g` wait until they are closed."""
+        from reviewer.review.queues import QueueFileError
+        from reviewer.tui.screens.guidelines import GuidelinesScreen
+
+        queue = self.queue
+        try:
+            found = await self._in_session(lambda _s: (queue.guidelines_path, queue.guidelines()))
+        except QueueFileError as exc:
+            self.notify(str(exc), title="guidelines", severity="error", markup=False)
+            return True
+        path, text = found
+        if path is None or text is None:
+            self.notify(
+                f"queue {queue.name} has no guidelines: write them in Markdown in "
+                f"{self._workspace_path(self._guidelines_file())} (see the README)",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+            return True
+        self._ask(GuidelinesScreen(queue.name, text, self._workspace_path(path)), lambda _r: None)
+        return True
+
+    def _guidelines_file(self) -> Path:
+        """Where the queue's guidelines go: beside its YAML file, named like it."""
+        if self.queue.path:
+            return Path(self.queue.path).with_suffix(".md")
+        return self.app.ctx.workspace / "queues" / f"{self.queue.name}.md"
+
+    def _workspace_path(self, path: Path) -> str:
+        """`path` as the reviewer knows it: relative to the workspace when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.app.ctx.workspace.resolve()))
+        except ValueError:
+            return str(path)
 
     def action_stats(self) -> None:
         from reviewer.tui.screens.stats import StatsScreen
