@@ -55,7 +55,7 @@ async def test_home_says_which_queues_have_guidelines(workspace, ws_engine):
         assert isinstance(app.screen, HomeScreen)
         table = app.screen.query_one("#queues", DataTable)
         guide = {
-            name: str(table.get_row(name)[1])
+            name: str(table.get_row(name)[6])
             for name in ("thumbs-down", "slow-calls", "daily-sample")
         }
         assert guide == {"thumbs-down": "📖", "slow-calls": "—", "daily-sample": "—"}

@@ -96,7 +96,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         queues = self.query_one("#queues", DataTable)
         queues.add_columns(
-            "queue", "guide", "progress", "total", "pending", "done", "skipped", "description"
+            "queue", "progress", "total", "pending", "done", "skipped", "guide", "description"
         )
         self.query_one("#themes", DataTable).add_columns("theme", "reviews")
         self.query_one("#datasets", DataTable).add_columns("dataset", "items")
@@ -159,9 +159,9 @@ class HomeScreen(Screen[None]):
             failed = queue.name in self.app.ctx.sync_errors
             table.add_row(
                 Text(literal(queue.name), style="bold"),
-                Text("📖", style="cyan") if queue.name in message.guided else Text("—", style="dim"),
                 progress_bar(done + skipped, total),
                 str(total), str(c.get("pending", 0)), str(done), str(skipped),
+                Text("📖", style="cyan") if queue.name in message.guided else Text("—", style="dim"),
                 Text("sync failed: see below", style="bold red") if failed
                 else Text(literal(short(queue.description, 70)), style="dim"),
                 key=queue.name,
