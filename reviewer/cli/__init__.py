@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from reviewer.cli import common
+from reviewer.cli.assist import assist_cmd
 from reviewer.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -120,6 +121,7 @@ app.command("rejects")(rejects_cmd)
 app.command("formats")(formats_cmd)
 app.command("eval")(eval_cmd)
 app.add_typer(prompts_app, name="prompts")
+app.command("assist")(assist_cmd)
 app.add_typer(judges_app, name="judges")
 app.command("report")(report_cmd)
 app.add_typer(themes_app, name="themes")

@@ -69,3 +69,67 @@ def judges_disagreements(
         except JudgeCheckError as exc:
             fail(str(exc))
     emit(check, json=json_out, text=lambda: format_check(check))
+
+
+@judges_app.command("agreement")
+def judges_agreement(
+    queue: Annotated[str, typer.Argument(help="The review queue.")],
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", "-j", help="The judge (default: the queue's assist: judge)."),
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the agreement as one JSON object.")
+    ] = False,
+) -> None:
+    """How often the judge's suggestions agree with the queue's reviewers: per field (verdict, each score) accuracy, Cohen's kappa (weighted for scales), n and a confusion matrix, split into blind and shown items; the accept rate and the anchoring gap."""
+    from reviewer.cli.common import find_queue
+    from reviewer.evals.judge_agreement import format_agreement, judge_agreement
+
+    current = settings()
+    found = find_queue(current, queue)
+    with database(current) as opened:
+        try:
+            result = judge_agreement(opened, found, judge)
+        except ValueError as exc:
+            fail(str(exc))
+    emit(result, json=json_out, text=lambda: format_agreement(result))
+
+
+@judges_app.command("calibrate")
+def judges_calibrate(
+    judge: Annotated[str, typer.Argument(help="The judge (prompts/NAME.yaml, kind: judge).")],
+    queue: Annotated[str, typer.Option("--queue", "-q", help="The queue whose reviews teach it.")],
+    rounds: Annotated[int, typer.Option("--rounds", help="Rounds of candidates.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the learn / held-out split.")] = 0,
+    save: Annotated[
+        bool, typer.Option("--save", help="Save the calibrated judge as a new version.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object.")
+    ] = False,
+) -> None:
+    """Improve a judge from the human reviews: few-shot examples chosen from its disagreements on part of the reviewed items, kept when they raise its agreement there; reported against the original on held-out items (kappa before -> after). Saved only with --save."""
+    from reviewer.cli.common import find_queue, reviewer_name
+    from reviewer.evals.assist import AssistError
+    from reviewer.evals.calibrate import calibrate_sync, format_calibration
+    from reviewer.evals.versions import save_version
+
+    if rounds < 1:
+        fail("--rounds is at least 1")
+    current = settings()
+    found = find_queue(current, queue)
+    with database(current) as opened:
+        try:
+            result = calibrate_sync(
+                opened, current.workspace, found, judge, rounds=rounds, seed=seed
+            )
+        except AssistError as exc:
+            fail(str(exc))
+        if save and result.examples_added and result.improved:
+            saved = save_version(
+                opened, current.workspace, result.judge, result.text, by=reviewer_name(current),
+                note=f"calibrated on {result.queue}",
+            )  # fmt: skip
+            result.saved_version = saved.number
+    emit(result, json=json_out, text=lambda: format_calibration(result))

@@ -19,9 +19,17 @@ The summary counts errors apart: `graded` holds the cases a grader said pass or 
 the pass rates are over graded cases only; `errors` the cases that could not be graded (a
 timeout, a refused connection, a template that does not render, an answer over the limit).
 
+When the baseline is a run whose graders differ from this run's, its stored outputs are graded
+again with this run's graders (`reviewer.evals.regrade`; no model is called), so a case is
+fixed or regressed only when its output changed: the summary says "graders changed since the
+baseline".
+
 `format_summary` gives the one line the CLI prints and the Prompt Lab shows:
 
     pass rate 62% → 81% · 3 fixed · 2 regressed · $0.12 · p50 1.1 s · p95 2.1 s
+
+with, when they apply, the errors, "judge answers unreadable: N" (judges whose answer held no
+verdict, counted once for the run) and "graders changed since the baseline".
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, select
 from sqlmodel import SQLModel
 
+from reviewer.evals.graders import UNREADABLE_JUDGE
 from reviewer.measures import percentile
 from reviewer.messages import last_user_text
 from reviewer.store import schema  # noqa: F401  (registers the tables)
@@ -103,6 +112,8 @@ class Baseline:
     model: str | None = None
     prompt_hash: str | None = None
     cases: dict[str, Side] = field(default_factory=dict)
+    graders: list[dict[str, Any]] | None = None  # a run's grader specs, as recorded
+    regraded: bool = False  # its outputs were graded again with the compared run's graders
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +122,7 @@ class Baseline:
             "run_id": self.run_id,
             "model": self.model,
             "prompt_hash": self.prompt_hash,
+            "regraded": self.regraded,
         }
 
 
@@ -179,6 +191,8 @@ class Summary:
     input_tokens: int = 0
     output_tokens: int = 0
     cached: int = 0
+    judge_unreadable: int = 0  # judge answers of this run that held no verdict
+    graders_changed: bool = False  # the baseline run had other graders: it was regraded
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -197,6 +211,11 @@ class Comparison:
     baseline: Baseline
     cases: list[Case]
     summary: Summary
+
+    @property
+    def graders_changed(self) -> bool:
+        """The baseline run had other graders (its outputs were regraded with this run's)."""
+        return self.summary.graders_changed
 
     def by_change(self, *changes: str) -> list[Case]:
         """The cases with one of these changes, in dataset order."""
@@ -235,6 +254,16 @@ class EvalComparison:
         """The version the runs used (the one asked for when there is no run)."""
         return self.runs[0][1].dataset_version if self.runs else self.version
 
+    @property
+    def graders_changed(self) -> bool:
+        """A run's baseline had other graders (its outputs were regraded: like with like)."""
+        return any(comparison.graders_changed for _outcome, comparison in self.runs)
+
+    @property
+    def judge_unreadable(self) -> int:
+        """Judge answers that held no verdict, over every run."""
+        return sum(comparison.summary.judge_unreadable for _outcome, comparison in self.runs)
+
     def failing(self) -> list[str]:
         """The models whose pass rate is below `fail_under` (none without it)."""
         if self.fail_under is None:
@@ -267,6 +296,7 @@ class EvalComparison:
             "ok": self.ok,
             "errors": self.errors(),
             "failing": self.failing(),
+            "graders_changed": self.graders_changed,
             "runs": [
                 {
                     **outcome.to_dict(),
@@ -445,6 +475,16 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
     return int(chosen.id) if chosen is not None else None
 
 
+def latest_run(engine: Engine, prompt_name: str, dataset: str | None = None) -> int | None:
+    """The prompt's latest finished run (on `dataset` when given), or None."""
+    query = select(RUNS.c.id).where(RUNS.c.prompt_name == prompt_name, RUNS.c.status == FINISHED)
+    if dataset is not None:
+        query = query.where(RUNS.c.dataset_name == dataset)
+    with engine.connect() as conn:
+        found = conn.execute(query.order_by(RUNS.c.id.desc()).limit(1)).scalar()
+    return int(found) if found is not None else None
+
+
 def run_baseline(engine: Engine, run_id: int) -> Baseline:
     """Another run's results as a baseline."""
     with engine.connect() as conn:
@@ -457,6 +497,7 @@ def run_baseline(engine: Engine, run_id: int) -> Baseline:
         model=run.model,
         prompt_hash=run.prompt_hash,
         cases={str(r.item_id): _side(r) for r in rows},
+        graders=_loads(run.graders),
     )
 
 
@@ -570,6 +611,7 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
             )
             if not baseline.cases:
                 baseline = Baseline(kind="none", label="no baseline")
+    baseline = _like_with_like(engine, run, baseline, items)
     order = {str(item["id"]): i for i, item in enumerate(items)}
     questions = {str(item["id"]): question_of(item) for item in items}
     rows.sort(key=lambda r: (order.get(str(r.item_id), len(order)), r.id))
@@ -591,6 +633,22 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
         cases=cases,
         summary=summary,
     )
+
+
+def _like_with_like(
+    engine: Engine, run: Any, baseline: Baseline, items: list[dict[str, Any]]
+) -> Baseline:
+    """The baseline, regraded with the run's graders when it is a run graded otherwise."""
+    from reviewer.evals.regrade import graders_differ, judge_target, regrade_baseline
+
+    specs = _loads(run.graders)
+    if baseline.kind != "run" or baseline.regraded or not graders_differ(baseline.graders, specs):
+        return baseline
+    model, provider = judge_target(engine, run)
+    return regrade_baseline(
+        engine, baseline, specs, {str(item["id"]): item for item in items},
+        judge_model=model, judge_provider=provider,
+    )  # fmt: skip
 
 
 def compare_eval(
@@ -642,6 +700,13 @@ def summarize(run_id: int, baseline: Baseline, cases: list[Case], rows: list[Any
     s.input_tokens = sum(r.input_tokens or 0 for r in rows)
     s.output_tokens = sum(r.output_tokens or 0 for r in rows)
     s.cached = sum(1 for r in rows if r.cached)
+    s.judge_unreadable = sum(
+        1
+        for c in cases
+        for g in c.new.grades
+        if str(g.get("reason") or "").startswith(UNREADABLE_JUDGE)
+    )
+    s.graders_changed = baseline.regraded
     return s
 
 
@@ -722,9 +787,13 @@ def format_summary(summary: Summary) -> str:
         parts = [f"pass rate {format_rate(summary.pass_rate)} (no baseline)"]
     if summary.errors:
         parts.append(_count(summary.errors, "error"))
+    if summary.judge_unreadable:
+        parts.append(f"judge answers unreadable: {summary.judge_unreadable}")
     parts.append(format_cost(summary.cost_usd))
     parts.append(f"p50 {format_latency(summary.p50_ms)}")
     parts.append(f"p95 {format_latency(summary.p95_ms)}")
+    if summary.graders_changed:
+        parts.append("graders changed since the baseline (its outputs regraded)")
     return " · ".join(parts)
 
 

@@ -56,6 +56,9 @@ from reviewer.assertions import (
 JudgeFn = Callable[[list[dict[str, Any]], str, str | None], Awaitable[str]]
 
 DEFAULT_JUDGE_MODEL = "gpt-4o-mini"
+#: How the reason of a judge's grade begins when its answer held no verdict (counted in the
+#: summary of a run).
+UNREADABLE_JUDGE = "unreadable judge answer"
 DEFAULT_SIMILARITY = 0.6
 DEFAULT_PAIRWISE_RUBRIC = (
     "Which answer serves the user better: correct, complete, following the instructions "
@@ -778,7 +781,7 @@ async def _llm_judge(
     text = await judge(judge_messages(spec["rubric"], item, output), model, provider)
     verdict = parse_judgement(text, spec["threshold"])
     if verdict is None:
-        return Grade(spec["name"], False, 0.0, f"unreadable judge answer: {_clip(text)}")
+        return Grade(spec["name"], False, 0.0, f"{UNREADABLE_JUDGE}: {_clip(text)}")
     passed, score, reason = verdict
     return Grade(spec["name"], passed, score, reason)
 
@@ -815,7 +818,7 @@ async def _pairwise(
     for (first, second), text in zip(orders, texts, strict=True):
         winner = parse_winner(text)
         if winner is None:
-            return Grade(name, False, 0.0, f"unreadable judge answer: {_clip(text)}")
+            return Grade(name, False, 0.0, f"{UNREADABLE_JUDGE}: {_clip(text)}")
         obj = find_json_object(text) or {}
         reason = str(obj.get("reason", obj.get("explanation", "")) or "")
         if winner == "tie":

@@ -43,6 +43,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from reviewer.evals.graders import GraderError, check_graders
@@ -89,6 +90,11 @@ class PromptFile(BaseModel):
     system: str | None = None
     messages: list[MessageTemplate] | None = None
     graders: list[dict[str, Any]] = Field(default_factory=list)
+    # a judge (`kind: judge`) grades a queue's items: `instructions` (a template that sees the
+    # queue's rubric, themes and guidelines) and few-shot `examples` of graded items
+    kind: Literal["prompt", "judge"] = "prompt"
+    instructions: str | None = None
+    examples: list[dict[str, Any]] = Field(default_factory=list)
 
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
@@ -143,7 +149,17 @@ class PromptFile(BaseModel):
 
     # -- templates ---------------------------------------------------------------------------
 
+    @model_validator(mode="after")
+    def _judge_fields(self) -> PromptFile:
+        if self.kind == "judge" and not (self.instructions or "").strip():
+            raise ValueError("a judge (kind: judge) needs instructions")
+        if self.kind == "prompt" and (self.instructions is not None or self.examples):
+            raise ValueError("instructions and examples are for judges: add kind: judge")
+        return self
+
     def _sources(self) -> Iterator[tuple[str, str]]:
+        if self.instructions is not None:
+            yield "instructions", self.instructions
         if self.system is not None:
             yield "system", self.system
         for i, message in enumerate(self.messages or []):
@@ -395,8 +411,8 @@ def _template_lines(root: yaml.Node) -> dict[str, int]:
     for key, value in root.value:
         if not isinstance(key, yaml.ScalarNode):
             continue
-        if key.value == "system" and isinstance(value, yaml.ScalarNode):
-            lines["system"] = _text_start(value)
+        if key.value in ("system", "instructions") and isinstance(value, yaml.ScalarNode):
+            lines[key.value] = _text_start(value)
         elif key.value == "messages" and isinstance(value, yaml.SequenceNode):
             for i, entry in enumerate(value.value):
                 if not isinstance(entry, yaml.MappingNode):
@@ -563,3 +579,8 @@ def render(prompt: PromptFile, item: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         out.append(dict(message))
     return out
+
+
+def render_instructions(judge: PromptFile, context: dict[str, Any]) -> str:
+    """A judge's instructions rendered with `context` (PromptError names the line at fault)."""
+    return _render_one(judge, "instructions", judge.templates()["instructions"], context)

@@ -522,6 +522,21 @@ def _from_cache(row: Any) -> Completion:
     )
 
 
+def cache_lookup(engine: Engine, key: str) -> Completion | None:
+    """The cached answer to the request `key` (`cache_key`), or None."""
+    found = _cache_get(engine, [key])
+    return _from_cache(found[key]) if key in found else None
+
+
+def cache_store(
+    engine: Engine, key: str, provider: str, model: str, completion: Completion
+) -> None:
+    """Keep an answer, so the same request never costs twice."""
+    row = _cache_row(key, provider, model, completion)
+    with _WRITE_LOCK, engine.begin() as conn:
+        _insert(conn, CACHE, [row], ["key"], None)
+
+
 async def _pages(engine: Engine, dataset: str, number: int) -> AsyncIterator[list[dict[str, Any]]]:
     """The version's items, a page at a time, each page read in a thread."""
     from reviewer.datasets.versions import iter_version_items

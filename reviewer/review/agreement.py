@@ -86,3 +86,25 @@ def _distance(level: Level, values: list[Any], totals: dict[Any, float]) -> Any:
         return (between - (totals[c] + totals[k]) / 2.0) ** 2
 
     return ordinal
+
+
+def weighted_kappa(pairs: Iterable[tuple[float, float]], values: list[float]) -> float | None:
+    """Cohen's weighted kappa with quadratic weights over the ordered `values` of a scale:
+    1 - sum(w * observed) / sum(w * expected), w = (i - j)^2 / (k - 1)^2."""
+    pairs = [(a, b) for a, b in pairs if a in values and b in values]
+    n = len(pairs)
+    if n == 0 or len(values) < 2:
+        return None
+    index = {v: i for i, v in enumerate(values)}
+    k = len(values)
+
+    def weight(i: int, j: int) -> float:
+        return (i - j) ** 2 / (k - 1) ** 2
+
+    first = Counter(index[a] for a, _ in pairs)
+    second = Counter(index[b] for _, b in pairs)
+    observed = sum(weight(index[a], index[b]) for a, b in pairs) / n
+    expected = sum(first[i] * second[j] * weight(i, j) for i in first for j in second) / (n * n)
+    if expected == 0:
+        return None
+    return 1.0 - observed / expected

@@ -131,6 +131,23 @@ class Sample(_Strict):
         )
 
 
+class Assist(_Strict):
+    """`assist:` — a judge pre-grades the queue's items; a seeded share of them is `blind`
+    (the suggestion hidden until the reviewer has given a verdict)."""
+
+    judge: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    blind: float = Field(default=0.0, ge=0, le=1)
+    seed: SqlInt = 0
+
+    def is_blind(self, queue_item_id: int) -> bool:
+        """Whether the item is one of the blind share: from a hash of the seed and the item,
+        so the same items stay blind however often it is asked."""
+        import hashlib
+
+        digest = hashlib.blake2b(f"{self.seed}:{queue_item_id}".encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), "big") / 2**64 < self.blind
+
+
 class QueueFilter(_Strict):
     feedback: Literal["negative", "positive", "none", "any"] = "any"
     provider: list[str] = Field(default_factory=list)
@@ -239,6 +256,7 @@ class QueueDef(_Strict):
     reviews_per_item: int = Field(default=1, ge=1, le=10)
     assignees: list[str] = Field(default_factory=list)
     dataset: str | None = None
+    assist: Assist | None = None
     path: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")

@@ -55,11 +55,12 @@ from reviewer.store.events import (
     utc_now,
     write_transaction,
 )
+from reviewer.store.suggestions import latest_suggestion, load_suggestion
 
 T = TypeVar("T")
 
 #: The actions an event records.
-ACTIONS = ("verdict", "score", "themes", "note", "correct", "skip", "undo", "promote")
+ACTIONS = ("verdict", "score", "themes", "note", "correct", "skip", "undo", "promote", "accept")
 VERDICTS = ("pass", "fail")
 
 
@@ -369,6 +370,61 @@ class ReviewSession:
         """The answer the model should have given (empty clears it)."""
         corrected = text if text and text.strip() else None
         return self._act(item, "correct", lambda s: replace(s, corrected=corrected))
+
+    def accept_suggestion(self, item: ItemView | int, suggestion_id: int) -> ItemView:
+        """`y`: the assistant's suggestion (verdict, scores, themes) becomes this reviewer's
+        review, one event recorded as accepted from that suggestion."""
+        with self.engine.connect() as conn:
+            found = load_suggestion(conn, suggestion_id)
+        if found is None or found.queue_item_id != self._item_id(item):
+            raise ReviewError("no suggestion for this item")
+        if found.error or found.verdict not in VERDICTS:
+            raise ReviewError("the suggestion has no usable verdict: grade this item yourself")
+        scores = {}
+        for name, value in found.scores.items():
+            if self.queue.score(name) is not None:
+                scores[name] = self.check_score(name, value)
+        from reviewer.review.themes import normalize_theme
+
+        themes = list(dict.fromkeys(normalize_theme(t) for t in found.themes))
+
+        def change(state: ReviewState) -> ReviewState:
+            return replace(
+                state,
+                verdict=found.verdict,
+                scores=scores,
+                themes=themes,
+                skipped=False,
+                suggestion_id=found.id,
+                suggestion="accepted",
+            )
+
+        def before_write(conn: Connection, now: str) -> None:
+            from reviewer.review.themes import ensure_themes
+
+            ensure_themes(conn, themes, created_by=self.reviewer, now=now)
+
+        return self._act(item, "accept", change, before_write)
+
+    def _relate_to_suggestion(
+        self, conn: Connection, row: Any, before: ReviewState, after: ReviewState
+    ) -> None:
+        """Record how the review relates to the item's suggestion: a change of an accepted
+        one makes it `edited`; a review begun beside one is `shown`, or `blind` when the
+        suggestion was hidden from this item."""
+        graded = (after.verdict, after.scores, after.themes)
+        if before.suggestion == after.suggestion == "accepted" and graded != (
+            before.verdict,
+            before.scores,
+            before.themes,
+        ):
+            after.suggestion = "edited"
+        if after.suggestion is not None or self.queue.assist is None:
+            return
+        found = latest_suggestion(conn, row.id, self.queue.assist.judge)
+        if found is not None:
+            after.suggestion_id = found.id
+            after.suggestion = "blind" if self.queue.assist.is_blind(row.id) else "shown"
 
     def skip(self, item: ItemView | int) -> ItemView:
         """Pass on this item: it is released for other reviewers and not offered to this one."""
@@ -720,6 +776,7 @@ class ReviewSession:
                 and not self.queue.missing_required(after.scores)
             )
             after.seconds = before.seconds + self._spent(queue_item_id)
+            self._relate_to_suggestion(conn, row, before, after)
             if before_write is not None:
                 before_write(conn, now)
             insert_event(conn, row, self.reviewer, action, after, now=now)

@@ -9,6 +9,7 @@ scales, nominal for categories, pass/fail and the verdict).
 from __future__ import annotations
 
 from collections import defaultdict
+from statistics import median
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -82,6 +83,7 @@ def queue_stats(engine: Engine, queue: QueueDef) -> dict[str, Any]:
     done, skipped = int(counts.get("done", 0)), int(counts.get("skipped", 0))
     total = sum(int(n) for n in counts.values())
     return {
+        "assistance": _assistance(states),
         "queue": queue.name,
         "reviews_per_item": queue.reviews_per_item,
         "total": total,
@@ -91,6 +93,40 @@ def queue_stats(engine: Engine, queue: QueueDef) -> dict[str, Any]:
         "reviewers": reviewers,
         "agreement": agreement,
     }
+
+
+#: how a review met the assistant's suggestion, as the statistics group it
+_ASSISTED = {"shown": "shown", "accepted": "shown", "edited": "shown", "blind": "blind"}
+
+
+def _assistance(states: list[ReviewState]) -> list[dict[str, Any]]:
+    """Per reviewer, the pace of complete reviews with a suggestion shown, hidden (blind) and
+    without one: items, median seconds an item and items an hour (empty when the queue never
+    had a suggestion)."""
+    if not any(state.suggestion for state in states):
+        return []
+    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for state in states:
+        if state.complete:
+            groups[(state.reviewer, _ASSISTED.get(state.suggestion or "", "none"))].append(
+                state.seconds
+            )
+    out = []
+    order = {"shown": 0, "blind": 1, "none": 2}
+    for (reviewer, kind), seconds in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], order[kv[0][1]])
+    ):
+        spent = sum(seconds)
+        out.append(
+            {
+                "reviewer": reviewer,
+                "suggestion": kind,
+                "items": len(seconds),
+                "median_seconds": _round(median(seconds)),
+                "items_per_hour": _round(3600 * len(seconds) / spent) if spent else None,
+            }
+        )
+    return out
 
 
 def _agreement(
@@ -152,4 +188,19 @@ def stats_lines(stats: dict[str, Any]) -> list[str]:
         "",
         "items: rated by two or more reviewers; kappa: exactly two reviewers; alpha: any number",
     ]
+    if stats.get("assistance"):
+        width = max([len(a["reviewer"]) for a in stats["assistance"]] + [8])
+        lines += [
+            "",
+            f"{'reviewer':<{width}}  {'suggestion':<10}  {'items':>5}  {'median s':>8}  {'items/h':>7}",
+        ]
+        for a in stats["assistance"]:
+            med = "-" if a["median_seconds"] is None else f"{a['median_seconds']:.1f}"
+            rate = "-" if a["items_per_hour"] is None else f"{a['items_per_hour']:.0f}"
+            lines.append(
+                f"{a['reviewer']:<{width}}  {a['suggestion']:<10}  {a['items']:>5}  {med:>8}  {rate:>7}"
+            )
+        lines.append(
+            "suggestion: shown (beside the grades, or taken with y), blind (hidden until the verdict), none"
+        )
     return lines

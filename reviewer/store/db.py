@@ -19,15 +19,26 @@ from sqlmodel import SQLModel
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 
 #: The schema this release writes. Raise it together with a new entry in UPGRADES.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
 
 #: UPGRADES[n] brings a database from version n-1 to n. Tables that are new in version n are
 #: created by `create_all` (it skips existing ones); a step holds what that cannot do
 #: (new columns, data moves).
+def _upgrade_3(conn: Connection) -> None:
+    """Suggestions (a new table) and how a review relates to one (two review event columns)."""
+    have = {c["name"] for c in inspect(conn).get_columns("review_events")}
+    if "suggestion_id" not in have:
+        conn.execute(text("ALTER TABLE review_events ADD COLUMN suggestion_id INTEGER"))
+    if "suggestion" not in have:
+        conn.execute(text("ALTER TABLE review_events ADD COLUMN suggestion VARCHAR"))
+
+
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: lambda conn: (
         None
     ),  # review tables (themes, queue items, claims, review events, datasets): new tables only
+    3: _upgrade_3,
 }
 
 

@@ -50,6 +50,8 @@ class ReviewState:
     event_id: int | None = None  # the latest event; None when the reviewer never acted here
     action: str | None = None  # what that event did
     updated_at: str | None = None
+    suggestion_id: int | None = None  # the suggestion this review was shown or took
+    suggestion: str | None = None  # accepted | edited | shown | blind (see schema.ReviewEvent)
 
     @property
     def started(self) -> bool:
@@ -70,6 +72,8 @@ class ReviewState:
             event_id=row.id,
             action=row.action,
             updated_at=row.created_at,
+            suggestion_id=getattr(row, "suggestion_id", None),
+            suggestion=getattr(row, "suggestion", None),
         )
 
 
@@ -161,6 +165,8 @@ def insert_event(
             seconds=round(state.seconds, 3),
             undoes=undoes,
             created_at=now,
+            suggestion_id=state.suggestion_id,
+            suggestion=state.suggestion,
         )
     )
     key = result.inserted_primary_key

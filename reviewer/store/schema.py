@@ -210,6 +210,11 @@ class ReviewEvent(SQLModel, table=True):
     seconds: float = 0.0  # time spent on the item by this reviewer so far
     undoes: int | None = None  # the event an undo reverts
     created_at: str = ""
+    # how this review relates to an assistant's suggestion (schema 3): `accepted` whole with
+    # `y`, `edited` after accepting, `shown` beside the reviewer's own grading, `blind` hidden
+    # until the verdict was given; None when the item had no suggestion
+    suggestion_id: int | None = None
+    suggestion: str | None = None
 
 
 class Dataset(SQLModel, table=True):
@@ -412,4 +417,38 @@ class ResponseCache(SQLModel, table=True):
     model: str
     response: str = Field(sa_column=Column(Text, nullable=False))  # JSON: output message, usage
     latency_ms: float | None = None
+    created_at: str = ""
+
+
+class Suggestion(SQLModel, table=True):
+    """A judge's suggested review of a queue item (schema 3): never counted as a review.
+
+    One per (item, judge text, model): the judge file's hash names the version it came from.
+    A call that failed or whose answer could not be read keeps `error` and the raw answer."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        UniqueConstraint("queue_item_id", "judge", "judge_hash", "model", name="uq_suggestion"),
+        Index("ix_suggestions_queue", "queue", "queue_item_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    queue_item_id: int = Field(foreign_key="queue_items.id")
+    queue: str
+    record_id: str
+    judge: str
+    judge_hash: str
+    judge_version: int | None = None
+    provider: str
+    model: str
+    verdict: str | None = None
+    scores: str | None = _text()  # JSON object
+    themes: str | None = _text()  # JSON list
+    reason: str | None = _text()
+    confidence: float | None = None
+    raw: str | None = _text()
+    error: str | None = _text()
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
     created_at: str = ""

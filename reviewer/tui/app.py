@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from textual import on, work
@@ -17,6 +17,9 @@ from reviewer.tui.commands import ReviewerCommands
 from reviewer.tui.literal import literal
 from reviewer.tui.messages import QueuesChanged, QueuesSynced
 
+if TYPE_CHECKING:
+    from reviewer.tui.screens.lab import LabSession
+
 
 @dataclass
 class AppContext:
@@ -28,6 +31,7 @@ class AppContext:
     queues: list[QueueDef]
     queue_errors: list[str]
     sync_errors: dict[str, str] = field(default_factory=dict)  # queue name -> why its sync failed
+    lab: dict[str, LabSession] = field(default_factory=dict)  # prompt file -> unsaved state
 
     def queue(self, name: str) -> QueueDef | None:
         return next((q for q in self.queues if q.name == name), None)

@@ -277,7 +277,7 @@ async def test_no_escape_sequence_from_the_log_reaches_the_terminal(poisoned):
         await settle(pilot)
         assert app.screen.query_one("#lab-results", DataTable).row_count == 1
         await check(pilot, "prompt lab results")
-        await press(pilot, "enter")
+        await press(pilot, "ctrl+o", "enter")  # to the results (the run leaves the focus), a case
         await check(pilot, "eval case", CaseScreen)
         await press(pilot, "escape", "ctrl+h")
         await check(pilot, "prompt history", HistoryScreen)

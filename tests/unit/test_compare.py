@@ -60,6 +60,7 @@ def make_run(
     status: str = "done",
     dataset: str = "ds",
     prompt: str = "support",
+    graders: list[dict[str, Any]] | None = None,
 ) -> int:
     """An eval run with its results: each result gives item, passed and optionally latency,
     cost, error, grades, text."""
@@ -76,6 +77,7 @@ def make_run(
                 model=model,
                 status=status,
                 started_at="2026-11-20T10:00:00.000000Z",
+                graders=None if graders is None else orjson.dumps(graders).decode(),
             )
         ).inserted_primary_key[0]
         for r in results:
@@ -363,3 +365,64 @@ def test_diff_words_rebuilds_both_texts():
     assert diff_words("same text", "same text") == [("equal", "same text")]
     assert diff_words("", "new") == [("insert", "new")]
     assert diff_words("old", "") == [("delete", "old")]
+
+
+NO_90 = [{"type": "not_contains", "value": "90 days"}]
+
+
+def test_graders_changed_the_baseline_outputs_are_regraded_with_the_new_graders(engine, tmp_path):
+    make_dataset(engine, tmp_path, 3)
+    texts = {"i0": "Returns within 30 days.", "i1": "Returns within 90 days.", "i2": "Hello."}
+    # the baseline's grader wanted "never": every output failed it
+    make_run(
+        engine,
+        [{"item": k, "passed": False, "text": t} for k, t in texts.items()],
+        prompt_hash="h1",
+        graders=[{"type": "contains", "value": "never"}],
+    )
+    new = make_run(
+        engine,
+        [{"item": k, "passed": k != "i1", "text": t} for k, t in texts.items()],
+        prompt_hash="h2",
+        graders=NO_90,
+    )
+    comparison = compare(engine, new)
+    # byte-identical outputs: nothing was fixed, the graders changed
+    assert [c.change for c in comparison.cases] == ["same-pass", "same-fail", "same-pass"]
+    assert comparison.graders_changed and comparison.baseline.regraded
+    assert comparison.cases[1].baseline.grades[0]["grader"].startswith("not_contains")
+    s = comparison.summary
+    assert (s.fixed, s.regressed, s.baseline_pass_rate) == (0, 0, pytest.approx(2 / 3))
+    line = format_summary(s)
+    assert "0 fixed" in line and line.count("graders changed since the baseline") == 1
+    assert "regraded" in comparison.baseline.label
+    assert comparison.to_dict()["baseline"]["regraded"] is True
+
+
+def test_same_graders_keep_the_baseline_as_graded(engine, tmp_path):
+    make_dataset(engine, tmp_path, 2)
+    make_run(engine, [{"item": "i0", "passed": False}, {"item": "i1", "passed": True}],
+             prompt_hash="h1", graders=NO_90)  # fmt: skip
+    new = make_run(engine, [{"item": "i0", "passed": True}, {"item": "i1", "passed": True}],
+                   prompt_hash="h2", graders=[{"not_contains": "90 days"}])  # fmt: skip
+    comparison = compare(engine, new)  # the same grader, written shorter: not a change
+    assert [c.change for c in comparison.cases] == ["fixed", "same-pass"]
+    assert not comparison.graders_changed
+    assert "graders changed" not in format_summary(comparison.summary)
+
+
+def test_unreadable_judge_answers_are_counted_once_in_the_summary(engine, tmp_path):
+    make_dataset(engine, tmp_path, 4)
+    unreadable = {"grader": "llm_judge", "passed": False, "score": 0.0,
+                  "reason": "unreadable judge answer: PASS!"}  # fmt: skip
+    readable = {"grader": "llm_judge", "passed": True, "score": 1.0, "reason": "ok"}
+    run = make_run(
+        engine,
+        [{"item": f"i{i}", "passed": i == 0, "grades": [readable if i == 0 else unreadable]}
+         for i in range(4)],
+    )  # fmt: skip
+    summary = compare(engine, run).summary
+    assert summary.judge_unreadable == 3
+    line = format_summary(summary)
+    assert line.count("judge answers unreadable: 3") == 1
+    assert "unreadable" not in format_summary(compare(engine, make_run(engine, [])).summary)

@@ -105,7 +105,7 @@ def test_the_name_defaults_to_the_file_stem():
         (
             "name: s\nprovider: openai\nmodel: m\nsytem: hi\n",
             "prompts/support.yaml: line 4: unknown key 'sytem' (a prompt file has name, description, "
-            "provider, model, params, base_url, system, messages, graders)",
+            "provider, model, params, base_url, system, messages, graders, kind, instructions, examples)",
         ),
         (
             "name: s\nprovider: openai\nsystem: hi\n",
@@ -164,7 +164,7 @@ def test_several_problems_are_all_listed_first_line_first():
     assert str(exc.value).splitlines() == [
         "p.yaml: line 2: provider: Input should be 'openai', 'anthropic' or 'echo', not 'azure'",
         "p.yaml: line 4: unknown key 'sytem' (a prompt file has name, description, provider, "
-        "model, params, base_url, system, messages, graders)",
+        "model, params, base_url, system, messages, graders, kind, instructions, examples)",
     ]
     assert (exc.value.path, exc.value.line) == ("p.yaml", 2)
 
@@ -383,3 +383,20 @@ async def test_the_extract_prompt_renders_a_logged_email_and_its_graders_catch_b
     grades = await grade(prompt.graders, item, wrong_keys)
     assert [x.passed for x in grades] == [True, False]
     assert grades[1].grader == "order schema"
+
+
+def test_judge_files_need_instructions_and_prompts_do_not_take_them():
+    judge = parse_prompt(
+        "name: j\nkind: judge\nprovider: openai\nmodel: m\ninstructions: |\n  Grade {{ queue }}.\n",
+        "prompts/j.yaml",
+    )
+    assert (judge.kind, judge.line_of("instructions")) == ("judge", 6)
+    with pytest.raises(PromptError, match="a judge \\(kind: judge\\) needs instructions"):
+        parse_prompt("name: j\nkind: judge\nprovider: openai\nmodel: m\n", "prompts/j.yaml")
+    with pytest.raises(PromptError, match="instructions and examples are for judges"):
+        parse_prompt("name: p\nprovider: openai\nmodel: m\ninstructions: x\n", "prompts/p.yaml")
+    with pytest.raises(PromptError, match="line 6: template error in instructions"):
+        parse_prompt(
+            "name: j\nkind: judge\nprovider: openai\nmodel: m\ninstructions: |\n  {{ oops\n",
+            "prompts/j.yaml",
+        )

@@ -46,6 +46,43 @@ def test_version_one_database_is_upgraded_and_keeps_records(tmp_path):
     engine.dispose()
 
 
+def test_version_two_database_gets_suggestions_and_keeps_its_reviews(tmp_path):
+    url = sqlite_url(tmp_path / "v2.db")
+    engine = open_engine(url)
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(good_line(1))
+    run_import(engine, log)
+    with engine.begin() as conn:  # make it the database release 2 wrote
+        conn.execute(text("DROP TABLE suggestions"))
+        conn.execute(text("ALTER TABLE review_events DROP COLUMN suggestion_id"))
+        conn.execute(text("ALTER TABLE review_events DROP COLUMN suggestion"))
+        conn.execute(
+            text(
+                "INSERT INTO queue_items (queue, record_id, position, added_at, active, status,"
+                " reviews_done) VALUES ('q', 'chatcmpl-1', 0, 'x', 1, 'done', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO review_events (queue_item_id, queue, record_id, reviewer, action,"
+                " verdict, skipped, complete, seconds, created_at)"
+                " VALUES (1, 'q', 'chatcmpl-1', 'ana', 'verdict', 'fail', 0, 1, 3.0, 'x')"
+            )
+        )
+        conn.execute(text("UPDATE meta SET value = '2' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        assert "suggestions" in inspect(conn).get_table_names()
+        columns = {c["name"] for c in inspect(conn).get_columns("review_events")}
+        assert {"suggestion_id", "suggestion"} <= columns
+        assert conn.execute(
+            text("SELECT reviewer, verdict, suggestion FROM review_events")
+        ).all() == [("ana", "fail", None)]
+    engine.dispose()
+
+
 def test_newer_database_is_refused(tmp_path):
     url = sqlite_url(tmp_path / "new.db")
     engine = open_engine(url)
@@ -53,7 +90,8 @@ def test_newer_database_is_refused(tmp_path):
         conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
     engine.dispose()
     with pytest.raises(
-        DatabaseError, match=r"schema version 99, newer than this reviewer knows \(2\)"
+        DatabaseError,
+        match=rf"schema version 99, newer than this reviewer knows \({SCHEMA_VERSION}\)",
     ):
         open_engine(url)
 

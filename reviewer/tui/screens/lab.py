@@ -1,17 +1,22 @@
 """Prompt Lab: the prompt on the left, the eval on the right, on one screen.
 
-Edit the prompt (validated as you type), pick the dataset and model, ctrl+r runs the eval in a
-worker (esc cancels it), the table compares each case with the baseline (fixed ✗→✓,
-regressed ✓→✗), Enter shows both outputs side by side with the graders' reasons, ctrl+s
-saves the prompt as a new version (ctrl+g also commits it to git), ctrl+h the history.
+Edit the prompt (validated as you type; it opens at the system prompt, or at the line last
+edited in this session; ctrl+f finds, ctrl+l goes to a line, alt+z turns soft wrap off so the
+arrows move by logical line), pick the dataset and model, ctrl+r runs the eval in a worker (esc
+cancels it; the focus stays where it was), the table compares each case with the baseline
+(fixed ✗→✓, regressed ✓→✗; regraded first when the graders changed), Enter shows both outputs
+side by side with the graders' reasons, ctrl+s saves the prompt as a new version (ctrl+g also
+commits it to git), ctrl+h the history. Esc with unsaved edits asks: save, keep the draft for
+later in this session, discard, or stay. Reopened, the lab shows the prompt's last run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -21,6 +26,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select, Static, TextArea
+from textual.widgets.text_area import Selection
 
 from reviewer.tui.literal import literal, plain, short
 
@@ -51,8 +57,68 @@ def _mark(passed: bool | None) -> Text:
     return Text("✓", style="green") if passed else Text("✗", style="red")
 
 
+@dataclass
+class LabSession:
+    """What the Prompt Lab keeps of one prompt file for the rest of the app session."""
+
+    draft: str | None = None  # the editor's text when it differs from the file (unsaved)
+    cursor: tuple[int, int] | None = None  # where the last edit was
+    soft_wrap: bool = True
+
+
+_SYSTEM = re.compile(r"^(\s*)system\s*:\s*(.*)$")
+_MESSAGES = re.compile(r"^\s*messages\s*:")
+
+
+def prompt_start(text: str) -> tuple[int, int]:
+    """Where the editor opens: the start of the system prompt's text (the line after `system: |`
+    for a block), else the `messages:` line, else the top."""
+    lines = text.split("\n")
+    for row, line in enumerate(lines):
+        found = _SYSTEM.match(line)
+        if found is None:
+            continue
+        value = found.group(2)
+        if value[:1] in ("|", ">") and row + 1 < len(lines):
+            following = lines[row + 1]
+            return row + 1, len(following) - len(following.lstrip())
+        return row, len(line) - len(value)
+    for row, line in enumerate(lines):
+        if _MESSAGES.match(line):
+            return row, 0
+    return 0, 0
+
+
+def find_next(
+    text: str, needle: str, after: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The next match of `needle` (ignoring case) from `after` (row, column), from the top
+    again past the end: its start and end locations, or None."""
+    lines = text.split("\n")
+    row, column = after
+    start = sum(len(line) + 1 for line in lines[:row]) + column
+    if not needle:
+        return None
+    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    match = pattern.search(text, start) or pattern.search(text)
+    if match is None:
+        return None
+
+    def location(index: int) -> tuple[int, int]:
+        row = text.count("\n", 0, index)
+        return row, index - (text.rfind("\n", 0, index) + 1)
+
+    return location(match.start()), location(match.end())
+
+
 class PromptLabScreen(Screen[None]):
     """Change the prompt, rerun the evals, see what got fixed and what regressed."""
+
+    DEFAULT_CSS = """
+    #lab-status { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
+    #lab-status.unsaved { color: $warning; text-style: bold; }
+    #lab-find { display: none; }
+    """
 
     BINDINGS = [
         Binding("ctrl+r", "run", "run eval", id="lab.run", priority=True),
@@ -61,7 +127,13 @@ class PromptLabScreen(Screen[None]):
         Binding("ctrl+h", "history", "history", id="lab.history", priority=True),
         Binding("escape", "escape", "cancel run / back", id="lab.back", priority=True),
         Binding("ctrl+o", "focus_next_pane", "editor/results", id="lab.switch", priority=True),
-    ]
+        Binding("ctrl+f", "find", "find (enter: next)", id="lab.find", priority=True),
+        Binding("ctrl+l", "go_to_line", "go to line", id="lab.line", show=False, priority=True),
+        Binding("alt+z", "toggle_wrap", "soft wrap on/off (off: ↑ ↓ by logical line)",
+                id="lab.wrap", show=False, priority=True),
+        Binding("enter", "open_case", "on a case: both outputs side by side, the reasons",
+                id="lab.case", show=False),
+    ]  # fmt: skip
 
     app: ReviewerApp
 
@@ -78,6 +150,20 @@ class PromptLabScreen(Screen[None]):
         done: int
         total: int
 
+    @dataclass
+    class LastRunRead(Message):
+        """The prompt's last run, compared with its baseline (read when the lab opens)."""
+
+        comparison: Any
+
+    @dataclass
+    class Saved(Message):
+        """A version was saved: its text, what to tell the reviewer, whether to leave then."""
+
+        text: str
+        notice: str
+        leave: bool
+
     def __init__(self, prompt_path: Path, dataset: str | None = None) -> None:
         super().__init__()
         self.prompt_path = prompt_path
@@ -86,10 +172,25 @@ class PromptLabScreen(Screen[None]):
         self.run_ids: list[int] = []
         self._eval_worker: Any = None
         self._valid = True
+        self._saved_text = ""
+        self._datasets: list[str] = []
+        self._find_mode: Literal["find", "line"] = "find"
+
+    @property
+    def session(self) -> LabSession:
+        """This prompt file's state kept on the app for the session."""
+        key = str(self.prompt_path.resolve())
+        return self.app.ctx.lab.setdefault(key, LabSession())
+
+    @property
+    def unsaved(self) -> bool:
+        return self.query_one("#lab-editor", TextArea).text != self._saved_text
 
     # -- layout -------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        self._saved_text = literal(self.prompt_path.read_text(encoding="utf-8"))
+        session = self.session
         yield Static(
             Text.assemble(
                 ("Prompt Lab  ", "bold"), (literal(str(self.prompt_path.name)), "bold cyan")
@@ -99,13 +200,15 @@ class PromptLabScreen(Screen[None]):
         with Horizontal(id="lab-body"):
             with Vertical(id="lab-left"):
                 yield TextArea(
-                    literal(self.prompt_path.read_text(encoding="utf-8")),
+                    session.draft if session.draft is not None else self._saved_text,
                     id="lab-editor",
                     language="yaml",
                     show_line_numbers=True,
-                    soft_wrap=True,
+                    soft_wrap=session.soft_wrap,
                     tab_behavior="indent",
                 )
+                yield Input(id="lab-find")
+                yield Static("", id="lab-status")
                 yield Static("", id="lab-problems")
             with Vertical(id="lab-right"):
                 with Horizontal(id="lab-controls"):
@@ -120,8 +223,13 @@ class PromptLabScreen(Screen[None]):
         table = self.query_one("#lab-results", DataTable)
         table.add_columns("case", "question", "before", "after", "change", "latency", "cost")
         self._load_datasets()
-        self._validate()
-        self.query_one("#lab-editor", TextArea).focus()
+        prompt = self._validate()
+        self._load_last_run(prompt.name if prompt is not None else self.prompt_path.stem)
+        editor = self.query_one("#lab-editor", TextArea)
+        where = self.session.cursor or prompt_start(editor.text)
+        editor.move_cursor(where, center=True)
+        self._show_status()
+        editor.focus()
 
     @work(thread=True, exit_on_error=False)
     def _load_datasets(self) -> None:
@@ -135,17 +243,60 @@ class PromptLabScreen(Screen[None]):
         options = message.options
         select = self.query_one("#lab-dataset", Select)
         select.set_options(options)
-        values = [v for _label, v in options]
-        if self.dataset in values:
+        self._datasets = [v for _label, v in options]
+        if self.dataset in self._datasets:
             select.value = self.dataset
-        elif values:
-            select.value = values[0]
+        elif self._datasets:
+            select.value = self._datasets[0]
+
+    @work(thread=True, exit_on_error=False, group="lab-last-run")
+    def _load_last_run(self, name: str) -> None:
+        from reviewer.evals.compare import compare, latest_run
+
+        engine = self.app.ctx.engine
+        run_id = latest_run(engine, name, self.dataset)
+        if run_id is not None:
+            self.post_message(self.LastRunRead(compare(engine, run_id)))
+
+    @on(LastRunRead)
+    def _last_run_read(self, message: LastRunRead) -> None:
+        from reviewer.evals.compare import format_summary
+
+        if self.comparison is not None:  # a run of this visit came first
+            return
+        c = message.comparison
+        self.comparison, self.run_ids = c, [c.run_id]
+        if self.dataset is None:
+            self.dataset = c.dataset
+            if c.dataset in self._datasets:
+                self.query_one("#lab-dataset", Select).value = c.dataset
+        head = f"last run {c.run_id} on {c.dataset} v{c.dataset_version} ({c.model}):"
+        self.query_one("#lab-summary", Static).update(
+            Text(literal(f"{head}\n{format_summary(c.summary)}"), style="bold")
+        )
+        self._fill_results()
 
     # -- editing: validated as you type -------------------------------------------------------------
 
     @on(TextArea.Changed, "#lab-editor")
-    def _edited(self) -> None:
+    def _edited(self, event: TextArea.Changed) -> None:
+        editor = event.text_area
+        session = self.session
+        session.draft = editor.text if editor.text != self._saved_text else None
+        session.cursor = editor.cursor_location
         self._validate()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        status = self.query_one("#lab-status", Static)
+        editor = self.query_one("#lab-editor", TextArea)
+        wrap = "wrap on (alt+z)" if editor.soft_wrap else "wrap off: ↑ ↓ by logical line (alt+z)"
+        if self.unsaved:
+            status.update(f"● unsaved changes (ctrl+s saves) · {wrap}")
+            status.add_class("unsaved")
+        else:
+            status.update(f"saved · {wrap}")
+            status.remove_class("unsaved")
 
     def _validate(self) -> Any:
         from reviewer.evals.prompts import PromptError, parse_prompt
@@ -169,6 +320,55 @@ class PromptLabScreen(Screen[None]):
             return str(self.prompt_path.relative_to(self.app.ctx.workspace))
         except ValueError:
             return str(self.prompt_path)
+
+    def action_toggle_wrap(self) -> None:
+        editor = self.query_one("#lab-editor", TextArea)
+        editor.soft_wrap = self.session.soft_wrap = not editor.soft_wrap
+        editor.scroll_cursor_visible()
+        self._show_status()
+
+    # -- find and go to line ------------------------------------------------------------------------
+
+    def action_find(self) -> None:
+        self._open_find("find", "find in the prompt: enter goes to the next match, esc closes")
+
+    def action_go_to_line(self) -> None:
+        self._open_find("line", "go to line: a number, enter")
+
+    def _open_find(self, mode: Literal["find", "line"], placeholder: str) -> None:
+        box = self.query_one("#lab-find", Input)
+        if self._find_mode != mode:
+            box.value = ""
+        self._find_mode = mode
+        box.placeholder = placeholder
+        box.display = True
+        box.focus()
+
+    def _close_find(self) -> None:
+        self.query_one("#lab-find", Input).display = False
+        self.query_one("#lab-editor", TextArea).focus()
+
+    @on(Input.Submitted, "#lab-find")
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        editor = self.query_one("#lab-editor", TextArea)
+        value = event.value.strip()
+        if not value:
+            return
+        if self._find_mode == "line":
+            if not value.isdigit():
+                self.notify(f"not a line number: {value}", severity="warning", markup=False)
+                return
+            row = min(max(int(value), 1), editor.document.line_count) - 1
+            editor.move_cursor((row, 0), center=True)
+            self._close_find()
+            return
+        text = editor.text
+        found = find_next(text, event.value, editor.selection.end)
+        if found is None:
+            self.notify(f"not found: {event.value}", severity="warning", markup=False)
+            return
+        editor.selection = Selection(*found)
+        editor.scroll_cursor_visible(center=True)
 
     # -- running --------------------------------------------------------------------------------------
 
@@ -232,10 +432,7 @@ class PromptLabScreen(Screen[None]):
                 await asyncio.to_thread(compare_models, self.app.ctx.engine, self.run_ids)
             )
         summary.update(Text(literal("\n".join(lines)), style="bold"))
-        self._fill_results()
-        self.query_one(
-            "#lab-results", DataTable
-        ).focus()  # read the cases; ctrl+o back to the prompt
+        self._fill_results()  # the focus stays where the reviewer put it (ctrl+o switches)
 
     @on(EvalProgressed)
     def _eval_progressed(self, message: EvalProgressed) -> None:
@@ -266,12 +463,33 @@ class PromptLabScreen(Screen[None]):
         if self.comparison is not None and event.row_key.value is not None:
             self.app.push_screen(CaseScreen(self.comparison.cases[int(str(event.row_key.value))]))
 
+    def action_open_case(self) -> None:
+        """The highlighted case (enter on the results table does the same)."""
+        table = self.query_one("#lab-results", DataTable)
+        if self.comparison is not None and table.row_count:
+            self.app.push_screen(CaseScreen(self.comparison.cases[table.cursor_row]))
+
     def action_escape(self) -> None:
+        if self.query_one("#lab-find", Input).display:
+            self._close_find()
+            return
         if self._eval_worker is not None and self._eval_worker.is_running:
             self._eval_worker.cancel()
             self.notify("eval cancelled", markup=False)
             return
+        if self.unsaved:
+            self.app.push_screen(LeaveLab(self.prompt_path.name), self._leave_answered)
+            return
         self.app.pop_screen()
+
+    def _leave_answered(self, answer: str | None) -> None:
+        if answer == "save":
+            self._save(commit=False, leave=True)
+        elif answer == "keep":
+            self.app.pop_screen()  # the draft stays in the session: reopening shows it
+        elif answer == "discard":
+            self.session.draft = None
+            self.app.pop_screen()
 
     def action_focus_next_pane(self) -> None:
         editor = self.query_one("#lab-editor", TextArea)
@@ -285,14 +503,16 @@ class PromptLabScreen(Screen[None]):
     def action_save_commit(self) -> None:
         self._save(commit=True)
 
-    def _save(self, commit: bool) -> None:
+    def _save(self, commit: bool, leave: bool = False) -> None:
         if self._validate() is None:
             self.notify("the prompt has errors: not saved", severity="error", markup=False)
             return
         text = self.query_one("#lab-editor", TextArea).text
-        self.run_worker(self._save_worker(text, commit), group="lab-save", exit_on_error=False)
+        self.run_worker(
+            self._save_worker(text, commit, leave), group="lab-save", exit_on_error=False
+        )
 
-    async def _save_worker(self, text: str, commit: bool) -> None:
+    async def _save_worker(self, text: str, commit: bool, leave: bool) -> None:
         from reviewer.evals.versions import save_version
 
         ctx = self.app.ctx
@@ -309,12 +529,64 @@ class PromptLabScreen(Screen[None]):
             extra = f", committed {commit_id[:8]}"
         else:
             extra = f" ({version.git_note})" if commit and version.git_note else ""
-        self.notify(
-            f"saved {name}: version {version.number} ({version.hash[:10]}){extra}", markup=False
-        )
+        notice = f"saved {name}: version {version.number} ({version.hash[:10]}){extra}"
+        self.post_message(self.Saved(text, notice, leave))
+
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        self._saved_text = message.text
+        session = self.session
+        editor = self.query_one("#lab-editor", TextArea)
+        session.draft = editor.text if editor.text != message.text else None
+        self._show_status()
+        self.notify(message.notice, markup=False)
+        if message.leave and self.app.screen is self:
+            self.app.pop_screen()
 
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.prompt_path.stem))
+
+
+class LeaveLab(ModalScreen[str]):
+    """Esc on unsaved edits: save, keep the draft for later in this session, discard, or stay."""
+
+    DEFAULT_CSS = """
+    LeaveLab { align: center middle; }
+    """
+
+    BINDINGS = [
+        Binding("s", "answer('save')", "save a version and leave", id="leave.save"),
+        Binding("k", "answer('keep')", "leave, keep the draft for this session", id="leave.keep"),
+        Binding("d", "answer('discard')", "discard the edits and leave", id="leave.discard"),
+        Binding("escape", "answer('stay')", "stay", id="leave.stay"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.prompt_name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(
+                Text.assemble(
+                    (literal(self.prompt_name), "bold cyan"), " has unsaved changes", style="bold"
+                )
+            )
+            yield Static(
+                Text.assemble(
+                    ("s", "bold cyan"),
+                    "    save a version and leave\n",
+                    ("k", "bold cyan"),
+                    "    leave, keep the draft (back when the lab reopens)\n",
+                    ("d", "bold cyan"),
+                    "    discard the edits and leave\n",
+                    ("esc", "bold cyan"),
+                    "  stay",
+                )  # fmt: skip
+            )
+
+    def action_answer(self, answer: str) -> None:
+        self.dismiss(answer)
 
 
 class CaseScreen(ModalScreen[None]):
