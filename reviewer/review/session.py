@@ -456,6 +456,12 @@ class ReviewSession:
         if action not in ACTIONS or action == "promote":
             raise ReviewError(f"a {action} cannot be undone here: undo it where it was made")
 
+    def last_action(self) -> tuple[int, str] | None:
+        """The queue item and the action that `undo()` would take back now (None: nothing)."""
+        with self.engine.connect() as conn:
+            target = self._last_action(conn)
+        return None if target is None else (int(target.queue_item_id), str(target.action))
+
     def undo(self) -> ItemView | None:
         """Undo this reviewer's last action in this queue (on whatever item); repeated calls go
         further back. Returns the item it affected (now the current one), or None."""

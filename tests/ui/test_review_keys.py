@@ -11,7 +11,7 @@ from reviewer.tui.screens.home import HomeScreen
 from reviewer.tui.screens.modals import DatasetPicker, TextEditor, ThemePicker
 from reviewer.tui.screens.review import ReviewScreen
 from reviewer.tui.widgets.conversation import Conversation
-from tests.ui.conftest import SIZE, events, item_status, make_app, press, settle
+from tests.ui.conftest import SIZE, events, item_status, make_app, press, screen_text, settle
 
 
 async def open_queue(pilot, name="thumbs-down"):
@@ -150,6 +150,63 @@ async def test_theme_picker_filters_toggles_and_creates(workspace, ws_engine):
         )
 
 
+async def test_enter_in_the_theme_picker_saves_the_match_typed(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        item = screen.item.queue_item_id
+        await press(pilot, "t")
+        for ch in "refus":
+            await pilot.press(ch)
+        await press(pilot, "enter")  # the highlighted match, no space needed
+        assert events(ws_engine, queue_item_id=item)[-1]["themes"] == ["refused-harmless"]
+        await press(pilot, "t")
+        for ch in "ignored-constraint":  # an exact name
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        assert events(ws_engine, queue_item_id=item)[-1]["themes"] == [
+            "refused-harmless",
+            "ignored-constraint",
+        ]
+        await press(pilot, "t")
+        for ch in "ramb":
+            await pilot.press(ch)
+        await press(pilot, "space")  # ticked with space, then another filter
+        for _ in "ramb":
+            await pilot.press("backspace")
+        for ch in "other":
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        assert events(ws_engine, queue_item_id=item)[-1]["themes"] == [
+            "refused-harmless",
+            "ignored-constraint",
+            "rambling",
+            "other",
+        ]
+        await press(pilot, "t")
+        for ch in "other":
+            await pilot.press(ch)
+        await press(pilot, "space", "enter")  # untoggled with space: enter keeps it off
+        assert "other" not in events(ws_engine, queue_item_id=item)[-1]["themes"]
+
+
+async def test_theme_picker_shows_ticks_without_colour(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_queue(pilot)
+        await press(pilot, "t")
+        for ch in "rambl":
+            await pilot.press(ch)
+        await press(pilot, "space")
+        shown = screen_text(app)
+        assert "[x] rambling" in shown
+        await press(pilot, "backspace")
+        await press(pilot, "backspace", "backspace", "backspace", "backspace")
+        shown = screen_text(app)
+        assert "[x] rambling" in shown and "[ ] invented-policy" in shown
+        assert "▐X▌" not in shown
+
+
 async def test_corrected_answer_and_note(workspace, ws_engine):
     app = make_app(ws_engine, workspace)
     async with app.run_test(size=SIZE) as pilot:
@@ -179,6 +236,54 @@ async def test_corrected_answer_and_note(workspace, ws_engine):
         assert events(ws_engine, queue_item_id=item.queue_item_id)[-1]["action"] == "note"
 
 
+async def test_corrected_answer_editor_shows_the_conversation_and_selects_all(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        item = screen.item
+        await press(pilot, "e")
+        editor = app.screen
+        assert isinstance(editor, TextEditor)
+        beside = editor.query_one(Conversation)  # the conversation, in the editor's own layer
+        assert beside.region.width > 30 and beside.region.height > 10
+        assert not beside.region.overlaps(editor.query_one(TextArea).region)
+        question = next(m for m in item.record["messages"] if m["role"] == "user")["content"]
+        assert " ".join(question.split()[:3]) in screen_text(app)
+        assert "select all" in screen_text(app)  # in the editor's footer
+        await press(pilot, "ctrl+a")
+        await press(pilot, *"30 days")  # typed over the whole selection
+        assert editor.query_one(TextArea).text == "30 days"
+        await press(pilot, "ctrl+s")
+        last = events(ws_engine, queue_item_id=item.queue_item_id)[-1]
+        assert (last["action"], last["corrected"]) == ("correct", "30 days")
+
+
+async def test_escape_on_changed_text_asks_before_dropping_it(workspace, ws_engine):
+    from reviewer.tui.screens.modals import KeepOrDrop
+
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        item = screen.item.queue_item_id
+        await press(pilot, "e", "end", "!")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, KeepOrDrop)
+        await press(pilot, "escape")  # keep editing: the text is still there
+        assert isinstance(app.screen, TextEditor)
+        assert app.screen.query_one(TextArea).text.endswith("!")
+        await press(pilot, "escape", "d")  # discard
+        assert app.screen is screen
+        assert events(ws_engine, queue_item_id=item) == []
+        await press(pilot, "n", *"made up", "escape", "s")  # save from the question
+        assert app.screen is screen
+        last = events(ws_engine, queue_item_id=item)[-1]
+        assert (last["action"], last["note"]) == ("note", "made up")
+        await press(pilot, "n", "escape")  # unchanged: esc closes at once
+        assert app.screen is screen
+        await press(pilot, "4")  # and the keys reach the review again
+        assert events(ws_engine, queue_item_id=item)[-1]["scores"] == {"helpful": 4}
+
+
 async def test_promote_to_the_queue_dataset_and_to_another(workspace, ws_engine):
     app = make_app(ws_engine, workspace)
     async with app.run_test(size=SIZE) as pilot:
@@ -202,6 +307,61 @@ async def test_promote_to_the_queue_dataset_and_to_another(workspace, ws_engine)
             ).all()
         assert [r[0] for r in rows] == ["golden", "support-regressions"]
         assert {r[1] for r in rows} == {screen.item.record_id}
+
+
+def dataset_cases(engine):
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT d.name, i.record_id FROM dataset_items i JOIN datasets d"
+                " ON d.id = i.dataset_id WHERE i.removed = :f ORDER BY d.name"
+            ),
+            {"f": False},
+        ).all()
+
+
+def record_notices(app):
+    """Every message the app shows in a notification, in order."""
+    said = []
+    shown = app.notify
+
+    def notify(message, *args, **kwargs):
+        said.append(str(message))
+        return shown(message, *args, **kwargs)
+
+    app.notify = notify
+    return said
+
+
+async def test_promotion_and_undo_say_what_they_did(workspace, ws_engine):
+    app = make_app(ws_engine, workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        said = record_notices(app)
+        item = screen.item.queue_item_id
+        total = screen.progress.total
+        await press(pilot, "d")  # nothing reviewed yet: refused, with the core's reason
+        assert said[-1].startswith("nothing to promote yet:")
+        assert dataset_cases(ws_engine) == []
+        assert "— (d adds it)" in screen_text(app)
+        await press(pilot, "2", "f", "u")
+        assert said[-1] == f"undid verdict fail on 1/{total}"
+        assert screen.item.queue_item_id == item
+        await press(pilot, "u")
+        assert said[-1] == f"undid helpful 2 on 1/{total}"
+        await press(pilot, "2", "f", "u", "d")
+        assert said[-1] == "promoted to support-regressions"
+        assert "in support-regressions" in screen_text(app)  # the status says which dataset
+        await press(pilot, "d")
+        assert said[-1] == "already in support-regressions"
+        assert [r[0] for r in dataset_cases(ws_engine)] == ["support-regressions"]
+        await press(pilot, "right", "left")  # read again with the item
+        assert screen.item.queue_item_id == item and screen.datasets == ["support-regressions"]
+        assert "in support-regressions" in screen_text(app)
+        await press(pilot, "u")
+        assert said[-1] == f"undid promotion to support-regressions on 1/{total}"
+        assert dataset_cases(ws_engine) == []
+        assert screen.datasets == []
 
 
 async def test_search_opens_the_item_in_its_queue(workspace, ws_engine):

@@ -397,6 +397,21 @@ def test_repeated_undo_goes_further_back_across_items(engine, tmp_path):
     assert s.progress().mine == 0
 
 
+def test_last_action_names_what_undo_takes_back_next(engine, tmp_path):
+    ids = make_items(engine, tmp_path, 2)
+    s = session(engine)
+    assert s.last_action() is None
+    assert s.next_item().queue_item_id == ids[0]
+    s.set_score(ids[0], "helpful", 5)
+    s.set_verdict(ids[0], "pass")
+    s.next_item()
+    assert s.last_action() == (ids[0], "verdict")
+    s.undo()
+    assert s.last_action() == (ids[0], "score")
+    s.undo()
+    assert s.last_action() is None
+
+
 def test_undo_of_themes_restores_the_earlier_themes(engine, tmp_path):
     ids = make_items(engine, tmp_path, 1)
     s = session(engine)

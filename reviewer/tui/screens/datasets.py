@@ -270,8 +270,9 @@ class DatasetsScreen(Screen[None]):
 
         self.app.push_screen(
             TextEditor(
-                "expected answer (empty for none; ctrl+s saves, esc cancels)",
+                "expected answer (empty for none)",
                 item.get("expected") or "",
+                what="expected answer",
             ),
             saved,
         )
@@ -312,9 +313,7 @@ class DatasetsScreen(Screen[None]):
             )
 
         self.app.push_screen(
-            TextEditor(
-                "assertions, YAML (ctrl+s saves, esc cancels)", hint + current, language="yaml"
-            ),
+            TextEditor("assertions, YAML", hint + current, language="yaml", what="assertions"),
             saved,
         )
 

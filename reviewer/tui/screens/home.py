@@ -56,6 +56,7 @@ class HomeScreen(Screen[None]):
         counts: dict[str, dict[str, int]]
         themes: list[tuple[str, int]]
         datasets: list[tuple[str, int]]
+        guided: set[str]  # the queues with guidelines (queues/NAME.md)
 
     def compose(self) -> ComposeResult:
         ctx = self.app.ctx
@@ -71,7 +72,10 @@ class HomeScreen(Screen[None]):
         )
         ctx = self.app.ctx
         with Vertical(id="home-body"):
-            yield Label("Queues  (enter opens one)", classes="section")
+            yield Label(
+                "Queues  (enter opens one · 📖 the queue has guidelines: g shows them while reviewing)",
+                classes="section",
+            )
             yield DataTable(id="queues", cursor_type="row", zebra_stripes=True)
             yield Static("", id="sync-errors", classes="hidden")
             if ctx.queue_errors:
@@ -92,7 +96,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         queues = self.query_one("#queues", DataTable)
         queues.add_columns(
-            "queue", "progress", "total", "pending", "done", "skipped", "description"
+            "queue", "progress", "total", "pending", "done", "skipped", "guide", "description"
         )
         self.query_one("#themes", DataTable).add_columns("theme", "reviews")
         self.query_one("#datasets", DataTable).add_columns("dataset", "items")
@@ -138,7 +142,8 @@ class HomeScreen(Screen[None]):
                 known.setdefault(name, 0)
         themes = sorted(known.items(), key=lambda kv: (-kv[1], kv[0]))
         datasets = dataset_sizes(ctx.engine)
-        self.post_message(self.FiguresLoaded(load, counts, themes, datasets))
+        guided = {q.name for q in ctx.queues if q.guidelines_path is not None}
+        self.post_message(self.FiguresLoaded(load, counts, themes, datasets, guided))
 
     @on(FiguresLoaded)
     def _fill(self, message: FiguresLoaded) -> None:
@@ -156,6 +161,7 @@ class HomeScreen(Screen[None]):
                 Text(literal(queue.name), style="bold"),
                 progress_bar(done + skipped, total),
                 str(total), str(c.get("pending", 0)), str(done), str(skipped),
+                Text("📖", style="cyan") if queue.name in message.guided else Text("—", style="dim"),
                 Text("sync failed: see below", style="bold red") if failed
                 else Text(literal(short(queue.description, 70)), style="dim"),
                 key=queue.name,

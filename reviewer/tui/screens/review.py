@@ -16,7 +16,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -36,12 +37,17 @@ from reviewer.tui.widgets.conversation import Conversation
 from reviewer.tui.widgets.meta import meta_panel
 
 if TYPE_CHECKING:
+    from reviewer.datasets.promote import PromoteResult
     from reviewer.datasets.promote import PromotingSession as ReviewSession
     from reviewer.review.session import ItemView, Progress
     from reviewer.store.events import ReviewState
     from reviewer.tui.app import ReviewerApp
 
 T = TypeVar("T")
+
+#: What the screen shows after a call: the item (None: none), the other reviewers' reviews
+#: (None: unchanged), where the reviewer is in the queue, and the datasets holding the item.
+Looked: TypeAlias = "tuple[ItemView | None, list[ReviewState] | None, Progress, list[str]]"
 
 #: A key waiting its turn: True when it was applied (or had nothing to do), False when it failed
 #: or was refused, which drops the keys typed after it.
@@ -75,6 +81,37 @@ def _choices(options: list[tuple[str, Any, str]], chosen: Any, sep: str = "  ") 
         else:
             text.append(f" {shown} " if sep == " " else shown)
     return text
+
+
+def what_was_undone(
+    action: str,
+    before: ReviewState,
+    after: ReviewState,
+    datasets_before: list[str],
+    datasets_after: list[str],
+) -> str:
+    """An undone action in words, with its value: `verdict fail`, `helpful 3`, `promotion to
+    support-regressions` (shown literally)."""
+    if action == "verdict":
+        said = f"verdict {before.verdict or '—'}"
+    elif action == "score":
+        names = sorted(
+            k
+            for k in {*before.scores, *after.scores}
+            if before.scores.get(k) != after.scores.get(k)
+        )
+        said = ", ".join(f"{k} {short(str(before.scores.get(k, '—')), 30)}" for k in names)
+        said = said or "score"
+    elif action == "themes":
+        said = "themes " + (", ".join(before.themes) or "—")
+    elif action == "correct":
+        said = "corrected answer"
+    elif action == "promote":
+        gone = [d for d in datasets_before if d not in datasets_after]
+        said = f"promotion to {', '.join(gone)}" if gone else "promotion"
+    else:  # note, skip
+        said = action
+    return literal(said)
 
 
 def _digit_bindings() -> list[Binding]:
@@ -112,6 +149,7 @@ class ReviewScreen(Screen[None]):
         ),
         Binding("o", "fold", "unfold", show=False, id="review.fold"),
         Binding("a", "stats", "agreement", show=False, id="review.stats"),
+        Binding("g", "guidelines", "guidelines", id="review.guidelines"),
         Binding("P", "prompt_lab", "prompt lab", id="review.lab"),
         Binding(
             "enter",
@@ -135,6 +173,7 @@ class ReviewScreen(Screen[None]):
         self.score_focus = 0
         self.others: list[Any] = []  # other reviewers' reviews, once this one gave theirs
         self.progress: Progress | None = None  # where the reviewer is in the queue
+        self.datasets: list[str] = []  # the datasets holding a case of this review of the item
         self.failure: str | None = None  # the last action that failed, shown until one works
         self._steps: deque[Step] = deque()
         self._draining = False
@@ -230,7 +269,7 @@ class ReviewScreen(Screen[None]):
 
     def _call_and_look(
         self, call: Callable[[ReviewSession], ItemView | None], session: ReviewSession
-    ) -> tuple[ItemView | None, list[ReviewState] | None, Progress]:
+    ) -> Looked:
         """On the session thread: the call, then what the screen shows after it."""
         item = call(session)
         others = (
@@ -238,7 +277,8 @@ class ReviewScreen(Screen[None]):
             if item is not None and self.queue.reviews_per_item > 1
             else None
         )
-        return item, others, session.progress()
+        datasets = session.datasets_of(item) if item is not None else []
+        return item, others, session.progress(), datasets
 
     async def _apply(
         self,
@@ -270,7 +310,7 @@ class ReviewScreen(Screen[None]):
 
     def _take(
         self,
-        looked: tuple[ItemView | None, list[ReviewState] | None, Progress],
+        looked: Looked,
         *,
         announce: str | None = None,
         keep: bool = False,
@@ -278,17 +318,19 @@ class ReviewScreen(Screen[None]):
         score_focus: int | None = None,
     ) -> None:
         """Show what a call that succeeded left on screen (see `_apply`)."""
-        item, others, progress = looked
+        item, others, progress, datasets = looked
         before = self.item.queue_item_id if self.item is not None else None
         self.failure = None
         if item is not None:
             self.item = item
+            self.datasets = datasets
             if others is not None:
                 self.others = others
         elif keep:
             announce = nothing
         else:
             self.item = None
+            self.datasets = []
         changed = (self.item.queue_item_id if self.item is not None else None) != before
         if changed:
             self.score_focus = 0
@@ -411,6 +453,10 @@ class ReviewScreen(Screen[None]):
                 else "pending (skipped by another reviewer)"
             )
         grid.add_row("status", Text(status, style="green" if review.complete else "dim"))
+        if self.datasets:
+            grid.add_row("dataset", plain("in " + ", ".join(self.datasets), style="bold cyan"))
+        else:
+            grid.add_row("dataset", Text("— (d adds it)", style="dim"))
         if self.item.held_by:
             grid.add_row("held by", plain(", ".join(self.item.held_by), style="dim"))
         for other in self.others:
@@ -487,7 +533,7 @@ class ReviewScreen(Screen[None]):
 
         def decide_then_next(
             session: ReviewSession,
-        ) -> tuple[ItemView, tuple[ItemView | None, Any, Progress] | None, Exception | None]:
+        ) -> tuple[ItemView, Looked | None, Exception | None]:
             decided = call(session, item_id)  # when this raises, nothing was saved
             try:
                 return decided, self._call_and_look(lambda s: s.next_item(), session), None
@@ -548,16 +594,31 @@ class ReviewScreen(Screen[None]):
         return True
 
     def action_undo(self) -> None:
-        self._enqueue(
-            partial(
-                self._apply,
-                lambda s: s.undo(),
-                failed="undo",
-                announce="undone",
-                keep=True,
-                nothing="nothing to undo",
-            )
-        )
+        self._enqueue(self._undo)
+
+    async def _undo(self) -> bool:
+        """Undo the reviewer's last action here, and say which it was and on which item."""
+        undid: list[str] = []
+
+        def undo(s: ReviewSession) -> ItemView | None:
+            target = s.last_action()
+            if target is None:
+                return None
+            item_id, action = target
+            before, was_in = s.view(item_id).review, s.datasets_of(item_id)
+            view = s.undo()
+            if view is not None:
+                undid.append(
+                    what_was_undone(action, before, view.review, was_in, s.datasets_of(view))
+                )
+            return view
+
+        if not await self._apply(undo, failed="undo", keep=True, nothing="nothing to undo"):
+            return False
+        if undid and self.item is not None and self.progress is not None:
+            where = f"{self.item.position or '–'}/{self.progress.total}"
+            self.notify(f"undid {undid[0]} on {where}", timeout=3, markup=False)
+        return True
 
     def action_next_item(self) -> None:
         self._enqueue(partial(self._apply, lambda s: s.next(), failed="moving on", keep=True))
@@ -592,7 +653,7 @@ class ReviewScreen(Screen[None]):
                 keep=True,
             )
 
-        self._ask(TextEditor(f"{score.name} (ctrl+s saves, esc cancels)", str(current)), saved)
+        self._ask(TextEditor(score.name, str(current)), saved)
         return True
 
     def action_prompt_lab(self) -> None:
@@ -614,6 +675,47 @@ class ReviewScreen(Screen[None]):
             return True
         self.app.push_screen(PromptLabScreen(path, self.queue.dataset))
         return True
+
+    def action_guidelines(self) -> None:
+        self._enqueue(self._guidelines)
+
+    async def _guidelines(self) -> bool:
+        """The queue's guidelines over the screen (read off the event loop); the keys typed
+        after `g` wait until they are closed."""
+        from reviewer.review.queues import QueueFileError
+        from reviewer.tui.screens.guidelines import GuidelinesScreen
+
+        queue = self.queue
+        try:
+            found = await self._in_session(lambda _s: (queue.guidelines_path, queue.guidelines()))
+        except QueueFileError as exc:
+            self.notify(str(exc), title="guidelines", severity="error", markup=False)
+            return True
+        path, text = found
+        if path is None or text is None:
+            self.notify(
+                f"queue {queue.name} has no guidelines: write them in Markdown in "
+                f"{self._workspace_path(self._guidelines_file())} (see the README)",
+                severity="warning",
+                timeout=8,
+                markup=False,
+            )
+            return True
+        self._ask(GuidelinesScreen(queue.name, text, self._workspace_path(path)), lambda _r: None)
+        return True
+
+    def _guidelines_file(self) -> Path:
+        """Where the queue's guidelines go: beside its YAML file, named like it."""
+        if self.queue.path:
+            return Path(self.queue.path).with_suffix(".md")
+        return self.app.ctx.workspace / "queues" / f"{self.queue.name}.md"
+
+    def _workspace_path(self, path: Path) -> str:
+        """`path` as the reviewer knows it: relative to the workspace when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.app.ctx.workspace.resolve()))
+        except ValueError:
+            return str(path)
 
     def action_stats(self) -> None:
         from reviewer.tui.screens.stats import StatsScreen
@@ -694,15 +796,17 @@ class ReviewScreen(Screen[None]):
 
         item_id = item.queue_item_id
         if what == "note":
-            editor = TextEditor(
-                "note (ctrl+s saves, esc cancels)", item.review.note or "", language=None
-            )
+            editor = TextEditor("note", item.review.note or "", language=None)
         else:
             start = item.review.corrected or (
                 (item.record.get("output") or {}).get("content") or ""
             )
+            record = item.record
             editor = TextEditor(
-                "corrected answer (ctrl+s saves, esc cancels)", start, language="markdown"
+                "corrected answer",
+                start,
+                language="markdown",
+                beside=(record.get("messages") or [], record.get("output"), record.get("error")),
             )
 
         def saved(text: str | None) -> Step | None:
@@ -740,12 +844,21 @@ class ReviewScreen(Screen[None]):
         if item is None:
             return False
         item_id = item.queue_item_id
-        return await self._apply(
-            lambda s: (s.promote(item_id, dataset), s.view(item_id))[1],
-            failed=f"promotion to {dataset}",
-            announce=f"promoted to {dataset}",
-            keep=True,
+        results: list[PromoteResult] = []
+
+        def promote(s: ReviewSession) -> ItemView:
+            results.append(s.promote(item_id, dataset))
+            return s.view(item_id)
+
+        if not await self._apply(promote, failed=f"promotion to {dataset}", keep=True):
+            return False
+        name = literal(results[0].dataset)
+        self.notify(
+            f"promoted to {name}" if results[0].created else f"already in {name}",
+            timeout=3,
+            markup=False,
         )
+        return True
 
     def action_promote_other(self) -> None:
         self._enqueue(self._promote_other)
