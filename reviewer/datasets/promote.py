@@ -210,12 +210,17 @@ def promote_in(
         removed=False,
     )
     key = source_key(item.id, reviewer)
-    existing = conn.execute(
-        select(DATASET_ITEMS.c.id).where(
+    found = conn.execute(
+        select(DATASET_ITEMS.c.id, DATASET_ITEMS.c.removed).where(
             DATASET_ITEMS.c.dataset_id == dataset_id, DATASET_ITEMS.c.source_key == key
         )
-    ).scalar()
-    if existing is not None:
+    ).first()
+    existing = found.id if found is not None else None
+    if found is not None:
+        if (
+            not found.removed
+        ):  # already in: undoing this `d` leaves it in, the first one's undo takes it out
+            del content["review_event_id"]
         conn.execute(update(DATASET_ITEMS).where(DATASET_ITEMS.c.id == existing).values(content))
         refresh_item(conn, int(existing), now=now)
         snapshot(conn, dataset_id, "promoted 1 review", by=reviewer, now=now)

@@ -66,7 +66,12 @@ def test_promoting_again_updates_the_case(engine, tmp_path):
     assert (second.created, second.item_id) == (False, first.item_id)
     (case,) = cases(engine)
     assert case["expected"] == "Returns are accepted within 30 days."
-    assert case["review_event_id"] == second.event_id
+    assert case["review_event_id"] == first.event_id  # the handle of the promotion that added it
+    s.undo()  # the second d: the case stays in
+    assert cases(engine)[0]["removed"] is False
+    s.undo()  # the correction
+    s.undo()  # the first d: now it goes
+    assert cases(engine)[0]["removed"] is True
 
 
 def test_undo_takes_the_case_back_out(engine, tmp_path):
