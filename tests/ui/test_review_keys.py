@@ -358,7 +358,10 @@ async def test_promotion_and_undo_say_what_they_did(workspace, ws_engine):
         await press(pilot, "right", "left")  # read again with the item
         assert screen.item.queue_item_id == item and screen.datasets == ["support-regressions"]
         assert "in support-regressions" in screen_text(app)
-        await press(pilot, "u")
+        await press(pilot, "u")  # the second d: the case stays, put there by the first
+        assert said[-1] == f"undid promotion (still in support-regressions) on 1/{total}"
+        assert [r[0] for r in dataset_cases(ws_engine)] == ["support-regressions"]
+        await press(pilot, "u")  # the first d
         assert said[-1] == f"undid promotion to support-regressions on 1/{total}"
         assert dataset_cases(ws_engine) == []
         assert screen.datasets == []

@@ -108,7 +108,12 @@ def what_was_undone(
         said = "corrected answer"
     elif action == "promote":
         gone = [d for d in datasets_before if d not in datasets_after]
-        said = f"promotion to {', '.join(gone)}" if gone else "promotion"
+        if gone:
+            said = f"promotion to {', '.join(gone)}"
+        elif datasets_after:  # a second d: the first one put it there and keeps it
+            said = f"promotion (still in {', '.join(datasets_after)})"
+        else:
+            said = "promotion"
     else:  # note, skip
         said = action
     return literal(said)
