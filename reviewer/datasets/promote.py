@@ -215,16 +215,15 @@ def promote_in(
             DATASET_ITEMS.c.dataset_id == dataset_id, DATASET_ITEMS.c.source_key == key
         )
     ).first()
-    existing = found.id if found is not None else None
     if found is not None:
-        if (
-            not found.removed
-        ):  # already in: undoing this `d` leaves it in, the first one's undo takes it out
+        existing = int(found.id)
+        if not found.removed:
+            # already in: undoing this `d` leaves it in; the first one's undo takes it out
             del content["review_event_id"]
         conn.execute(update(DATASET_ITEMS).where(DATASET_ITEMS.c.id == existing).values(content))
-        refresh_item(conn, int(existing), now=now)
+        refresh_item(conn, existing, now=now)
         snapshot(conn, dataset_id, "promoted 1 review", by=reviewer, now=now)
-        return PromoteResult(False, int(existing), dataset_id, name, event_id)
+        return PromoteResult(False, existing, dataset_id, name, event_id)
     result = conn.execute(
         DATASET_ITEMS.insert().values(
             dataset_id=dataset_id,

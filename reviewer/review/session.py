@@ -55,7 +55,7 @@ from reviewer.store.events import (
     utc_now,
     write_transaction,
 )
-from reviewer.store.suggestions import latest_suggestion, load_suggestion
+from reviewer.store.suggestions import SuggestionView, latest_suggestion, load_suggestion
 
 T = TypeVar("T")
 
@@ -405,6 +405,18 @@ class ReviewSession:
             ensure_themes(conn, themes, created_by=self.reviewer, now=now)
 
         return self._act(item, "accept", change, before_write)
+
+    def suggestion(self, item: ItemView | int) -> SuggestionView | None:
+        """The queue's judge's newest readable suggestion for the item (None without one, or
+        when the queue has no assistant)."""
+        if self.queue.assist is None:
+            return None
+        with self.engine.connect() as conn:
+            return latest_suggestion(conn, self._item_id(item), self.queue.assist.judge)
+
+    def is_blind(self, item: ItemView | int) -> bool:
+        """Whether the item's suggestion stays hidden until this reviewer's verdict."""
+        return self.queue.assist is not None and self.queue.assist.is_blind(self._item_id(item))
 
     def _relate_to_suggestion(
         self, conn: Connection, row: Any, before: ReviewState, after: ReviewState

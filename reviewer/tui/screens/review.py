@@ -15,16 +15,18 @@ import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -41,13 +43,16 @@ if TYPE_CHECKING:
     from reviewer.datasets.promote import PromotingSession as ReviewSession
     from reviewer.review.session import ItemView, Progress
     from reviewer.store.events import ReviewState
+    from reviewer.store.suggestions import SuggestionView
     from reviewer.tui.app import ReviewerApp
 
 T = TypeVar("T")
 
 #: What the screen shows after a call: the item (None: none), the other reviewers' reviews
 #: (None: unchanged), where the reviewer is in the queue, and the datasets holding the item.
-Looked: TypeAlias = "tuple[ItemView | None, list[ReviewState] | None, Progress, list[str]]"
+Looked: TypeAlias = (
+    "tuple[ItemView | None, list[ReviewState] | None, Progress, list[str], SuggestionView | None]"
+)
 
 #: A key waiting its turn: True when it was applied (or had nothing to do), False when it failed
 #: or was refused, which drops the keys typed after it.
@@ -119,6 +124,23 @@ def what_was_undone(
     return literal(said)
 
 
+def _suggestion_text(found: SuggestionView) -> Text:
+    """`✗ fail · helpful 2 · tone neutral · invented-policy · 0.80`, shown literally."""
+    verdict = {"pass": ("✓ pass", "green"), "fail": ("✗ fail", "red")}.get(
+        found.verdict or "", (found.verdict or "—", "")
+    )
+    parts = [f"{k} {v}" for k, v in found.scores.items()]
+    if found.themes:
+        parts.append(", ".join(found.themes))
+    if found.confidence is not None:
+        parts.append(f"{found.confidence:.2f}")
+    return Text.assemble(
+        (verdict[0], f"bold {verdict[1]}".strip()),
+        " · " if parts else "",
+        literal(" · ".join(parts)),
+    )
+
+
 def _digit_bindings() -> list[Binding]:
     return [
         Binding(str(d), f"score({d})", f"score {d}", show=False, id=f"review.score_{d}")
@@ -131,6 +153,7 @@ class ReviewScreen(Screen[None]):
 
     BINDINGS = [
         Binding("p", "verdict('pass')", "pass", id="review.pass"),
+        Binding("y", "accept", "accept suggestion", show=False, id="review.accept"),
         Binding("f", "verdict('fail')", "fail", id="review.fail"),
         Binding("t", "themes", "theme", id="review.themes"),
         Binding("e", "correct", "correct", id="review.correct"),
@@ -179,6 +202,7 @@ class ReviewScreen(Screen[None]):
         self.others: list[Any] = []  # other reviewers' reviews, once this one gave theirs
         self.progress: Progress | None = None  # where the reviewer is in the queue
         self.datasets: list[str] = []  # the datasets holding a case of this review of the item
+        self.suggestion: SuggestionView | None = None  # the assistant's, for the item on screen
         self.failure: str | None = None  # the last action that failed, shown until one works
         self._steps: deque[Step] = deque()
         self._draining = False
@@ -201,11 +225,69 @@ class ReviewScreen(Screen[None]):
         ctx = self.app.ctx
         self.session = PromotingSession(ctx.engine, self.queue, ctx.reviewer)
         self.query_one(Conversation).focus()
+        if self.queue.assist is not None:
+            self.pre_grade()
         start = self.start_item
         if start is not None:
             self._enqueue(partial(self._apply, lambda s: s.open(start), failed="opening the item"))
         else:
             self._enqueue(partial(self._apply, lambda s: s.next_item(), failed="the next item"))
+
+    # -- the assistant: pre-grading in the background, never in the way of a key ---------------
+
+    @dataclass
+    class PreGraded(Message):
+        """The queue's judge finished pre-grading (`report`), or cannot run (`error`)."""
+
+        report: Any = None
+        error: str | None = None
+
+    @work(group="assist", exclusive=True, exit_on_error=False)
+    async def pre_grade(self) -> None:
+        """Suggestions for the queue's pending items (cached ones cost nothing)."""
+        from reviewer.evals.assist import AssistError, assist_queue
+
+        ctx = self.app.ctx
+        try:
+            report = await assist_queue(ctx.engine, ctx.workspace, self.queue, concurrency=8)
+        except AssistError as exc:
+            self.post_message(self.PreGraded(error=str(exc)))
+            return
+        self.post_message(self.PreGraded(report=report))
+
+    @on(PreGraded)
+    def _pre_graded(self, message: PreGraded) -> None:
+        if message.error is not None:
+            self.notify(
+                f"{message.error}. Reviewing works as usual, without suggestions.",
+                title="the assistant is off",
+                severity="warning",
+                timeout=8,
+            )
+            return
+        report = message.report
+        if report.suggested:
+            self.notify(f"the assistant suggested reviews for {report.suggested} items", timeout=3)
+            self._enqueue(self._look_at_suggestion)
+        if report.errors:
+            self.notify(
+                f"the assistant could not grade {report.errors} items: "
+                + (report.error_messages[0] if report.error_messages else ""),
+                severity="warning",
+                timeout=8,
+            )
+
+    async def _look_at_suggestion(self) -> bool:
+        """The item on screen may have a suggestion now: read it (on the session thread)."""
+        item = self.item
+        if item is None or self.session is None:
+            return True
+        found = await self._in_session(lambda s: s.suggestion(item))
+        if self.item is item:
+            self.suggestion = found
+            if self.progress is not None:
+                self._show_item(self.progress, changed=False)
+        return True
 
     @on(QueuesChanged)
     def _queues_changed(self) -> None:
@@ -283,7 +365,8 @@ class ReviewScreen(Screen[None]):
             else None
         )
         datasets = session.datasets_of(item) if item is not None else []
-        return item, others, session.progress(), datasets
+        suggestion = session.suggestion(item) if item is not None else None
+        return item, others, session.progress(), datasets, suggestion
 
     async def _apply(
         self,
@@ -323,12 +406,13 @@ class ReviewScreen(Screen[None]):
         score_focus: int | None = None,
     ) -> None:
         """Show what a call that succeeded left on screen (see `_apply`)."""
-        item, others, progress, datasets = looked
+        item, others, progress, datasets, suggestion = looked
         before = self.item.queue_item_id if self.item is not None else None
         self.failure = None
         if item is not None:
             self.item = item
             self.datasets = datasets
+            self.suggestion = suggestion
             if others is not None:
                 self.others = others
         elif keep:
@@ -336,6 +420,7 @@ class ReviewScreen(Screen[None]):
         else:
             self.item = None
             self.datasets = []
+            self.suggestion = None
         changed = (self.item.queue_item_id if self.item is not None else None) != before
         if changed:
             self.score_focus = 0
@@ -462,6 +547,7 @@ class ReviewScreen(Screen[None]):
             grid.add_row("dataset", plain("in " + ", ".join(self.datasets), style="bold cyan"))
         else:
             grid.add_row("dataset", Text("— (d adds it)", style="dim"))
+        self._suggestion_rows(grid)
         if self.item.held_by:
             grid.add_row("held by", plain(", ".join(self.item.held_by), style="dim"))
         for other in self.others:
@@ -473,6 +559,31 @@ class ReviewScreen(Screen[None]):
         if self.failure:
             grid.add_row(Text("failed", style="bold red"), plain(self.failure, style="bold red"))
         return grid
+
+    def _suggestion_rows(self, grid: Table) -> None:
+        """The assistant's suggestion, marked as suggested; hidden on a blind item until the
+        reviewer's verdict."""
+        found = self.suggestion
+        if found is None or self.item is None:
+            return
+        blind = self.queue.assist is not None and self.queue.assist.is_blind(
+            self.item.queue_item_id
+        )
+        if blind and self.item.review.verdict is None:
+            grid.add_row(
+                Text("suggested", style="magenta"),
+                Text("hidden: a blind check, give your verdict first", style="dim"),
+            )
+            return
+        grid.add_row(Text("suggested", style="bold magenta"), _suggestion_text(found))
+        if found.reason:
+            grid.add_row("", plain(short(found.reason, 160), style="italic magenta"))
+        if self.item.review.suggestion in ("accepted", "edited"):
+            grid.add_row(
+                "", Text(f"{self.item.review.suggestion} from the suggestion", style="dim")
+            )
+        else:
+            grid.add_row("", Text("y accepts it whole", style="dim"))
 
     def _score_cell(self, score: RubricScore, value: Any) -> Text:
         if score.type == "scale":
@@ -519,7 +630,45 @@ class ReviewScreen(Screen[None]):
         self._enqueue(partial(self._verdict, verdict))
 
     async def _verdict(self, verdict: str) -> bool:
-        return await self._decide(verdict, lambda s, item_id: s.set_verdict(item_id, verdict))
+        announce = None
+        found, item = self.suggestion, self.item
+        if (
+            found is not None
+            and item is not None
+            and self.session is not None
+            and self.session.is_blind(item)
+            and not item.review.verdict
+        ):  # the blind item's suggestion can be told now
+            confidence = "" if found.confidence is None else f", {found.confidence:.1f}"
+            announce = f"saved: {verdict} · the assistant said {found.verdict}{confidence}"
+        return await self._decide(
+            verdict, lambda s, item_id: s.set_verdict(item_id, verdict), announce
+        )
+
+    def action_accept(self) -> None:
+        self._enqueue(self._accept)
+
+    async def _accept(self) -> bool:
+        """`y`: the assistant's suggestion becomes this review, then the next item."""
+        found = self.suggestion
+        if self.item is None or found is None:
+            self._refused(
+                "no suggestion for this item"
+                + ("" if self.queue.assist else ": the queue has no assist: judge")
+            )
+            return False
+        if (
+            self.session is not None
+            and self.session.is_blind(self.item)
+            and not self.item.review.verdict
+        ):
+            self._refused("a blind check: give your own verdict first")
+            return False
+        return await self._decide(
+            "the suggestion",
+            lambda s, item_id: s.accept_suggestion(item_id, found.id),
+            f"accepted the suggestion: {found.verdict}",
+        )
 
     def action_skip(self) -> None:
         self._enqueue(partial(self._decide, "skip", lambda s, item_id: s.skip(item_id), "skipped"))
