@@ -43,6 +43,8 @@ class ReviewerApp(App[None]):
     TITLE = "reviewer"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
+    #: every screen has the class of its width (app.tcss lays out -narrow for 100x30)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (128, "-medium"), (150, "-wide")]
     COMMANDS = App.COMMANDS | {ReviewerCommands}
     BINDINGS = [
         Binding("question_mark,f1", "help", "keys", id="app.help"),
