@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from reviewer.tui.literal import literal, short
 from reviewer.tui.messages import QueuesChanged
+from reviewer.tui.widgets.tables import FitTable
 
 if TYPE_CHECKING:
     from reviewer.tui.app import ReviewerApp
@@ -72,7 +73,7 @@ class HomeScreen(Screen[None]):
         ctx = self.app.ctx
         with Vertical(id="home-body"):
             yield Label("Queues  (enter opens one)", classes="section")
-            yield DataTable(id="queues", cursor_type="row", zebra_stripes=True)
+            yield FitTable(flex={"description"}, id="queues", cursor_type="row", zebra_stripes=True)
             yield Static("", id="sync-errors", classes="hidden")
             if ctx.queue_errors:
                 yield Static(
@@ -154,7 +155,7 @@ class HomeScreen(Screen[None]):
             failed = queue.name in self.app.ctx.sync_errors
             table.add_row(
                 Text(literal(queue.name), style="bold"),
-                progress_bar(done + skipped, total),
+                progress_bar(done + skipped, total, width=24 if self.size.width >= 128 else 12),
                 str(total), str(c.get("pending", 0)), str(done), str(skipped),
                 Text("sync failed: see below", style="bold red") if failed
                 else Text(literal(short(queue.description, 70)), style="dim"),
