@@ -69,7 +69,7 @@ class DatasetsScreen(Screen[None]):
         with Horizontal(id="datasets-body"):
             with Vertical(id="datasets-left"):
                 yield Label("Datasets", classes="section")
-                yield FitTable(flex={"dataset"}, id="dataset-list", cursor_type="row")
+                yield FitTable(flex={"dataset", "hash"}, id="dataset-list", cursor_type="row")
                 yield Label("Coverage: items per failure theme", classes="section")
                 yield DataTable(id="coverage", cursor_type="row")
             with Vertical(id="datasets-right"):

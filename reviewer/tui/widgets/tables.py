@@ -101,7 +101,10 @@ class FitTable(DataTable[Any]):
 
 
 def _cut(cell: Any) -> Any:
-    """A cell of a flexible column: on one line, cut with `…` when the column is narrower."""
+    """A cell of a flexible column: on one line, cut with `…` when the column is narrower (a
+    str as it is: plain text, not markup)."""
+    if isinstance(cell, str):
+        cell = Text(cell)
     if isinstance(cell, Text):
         cell = cell.copy()
         cell.no_wrap = True
