@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from textual.widgets import TextArea
+from textual.widgets import ProgressBar, TextArea
 
 from reviewer.datasets.promote import promote
 from reviewer.evals.compare import Baseline, Case, Comparison, Side, Summary
@@ -116,7 +116,9 @@ def test_prompt_lab(snap_compare: Any, workspace: Path, ws_engine: Engine, size:
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, PromptLabScreen)
-        screen.query_one("#lab-editor", TextArea).cursor_blink = False  # the same picture
+        # the same picture every time: no blinking cursor, no moving bar (as after a run)
+        screen.query_one("#lab-editor", TextArea).cursor_blink = False
+        screen.query_one("#lab-progress", ProgressBar).update(total=4, progress=4)
         screen.post_message(PromptLabScreen.LastRunRead(comparison()))
         await settle(pilot)
 
