@@ -32,6 +32,7 @@ class AppContext:
     queue_errors: list[str]
     sync_errors: dict[str, str] = field(default_factory=dict)  # queue name -> why its sync failed
     lab: dict[str, LabSession] = field(default_factory=dict)  # prompt file -> unsaved state
+    assist_off: str | None = None  # why the assistant cannot run (said once a session)
 
     def queue(self, name: str) -> QueueDef | None:
         return next((q for q in self.queues if q.name == name), None)
@@ -43,6 +44,8 @@ class ReviewerApp(App[None]):
     TITLE = "reviewer"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
+    #: every screen has the class of its width (app.tcss lays out -narrow for 100x30)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (128, "-medium"), (150, "-wide")]
     COMMANDS = App.COMMANDS | {ReviewerCommands}
     BINDINGS = [
         Binding("question_mark,f1", "help", "keys", id="app.help"),

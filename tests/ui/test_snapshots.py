@@ -1,27 +1,162 @@
-"""Pinned pictures of the home and review screens (regenerate with --snapshot-update)."""
+"""Pinned pictures of home, review, the Prompt Lab and insights, at 100x30 (the smallest
+terminal laid out) and at 160x48 (regenerate with --snapshot-update, then look at them)."""
 
 from __future__ import annotations
 
-from tests.ui.conftest import SIZE, make_app, settle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from textual.widgets import ProgressBar, TextArea
+
+from reviewer.datasets.promote import promote
+from reviewer.evals.compare import Baseline, Case, Comparison, Side, Summary
+from reviewer.review.queues import load_queues
+from reviewer.review.session import ReviewSession
+from reviewer.review.sync import sync_queues
+from reviewer.tui.screens.lab import PromptLabScreen
+from tests.conftest import REPO
+from tests.ui.conftest import make_app, settle
+
+SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((160, 48), id="160x48")]
+
+#: three thumbs-down items reviewed (the first two promoted) and one skipped, so themes,
+#: datasets, coverage and the review header have something to show
+REVIEWS = [
+    (2, "fail", ["invented-policy"], True),
+    (1, "fail", ["refused-harmless"], True),
+    (4, "pass", [], False),
+]
 
 
-def test_home_screen(snap_compare, workspace, ws_engine):
+def reviewed(engine: Engine, workspace: Path) -> None:
+    queues, _errors = load_queues(workspace)
+    sync_queues(engine, queues)
+    queue = next(q for q in queues if q.name == "thumbs-down")
+    session = ReviewSession(engine, queue, "ana")
+    for helpful, verdict, themes, promoted in REVIEWS:
+        item = session.next_item()
+        assert item is not None
+        session.set_score(item, "helpful", helpful)
+        if themes:
+            session.set_themes(item, themes)
+        session.set_verdict(item, verdict)
+        if promoted:
+            promote(engine, item.queue_item_id, "ana", "support-regressions")
+    skipped = session.next_item()  # and one skipped, for the review header
+    assert skipped is not None
+    session.skip(skipped)
+    session.close()
+
+
+def suggested(engine: Engine, workspace: Path) -> None:
+    """The assistant's suggestions for every pending thumbs-down item, made as `reviewer
+    assist` would (so opening the queue asks no model)."""
+    from reviewer.evals.assist import find_judge, judge_hash, pending_items
+    from reviewer.store.events import write_transaction
+    from reviewer.store.suggestions import save_suggestion
+
+    shutil.copy(REPO / "prompts" / "support-judge.yaml", workspace / "prompts")
+    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
+    judge = find_judge(workspace, "support-judge")
+    digest = judge_hash(judge, queue, queue.guidelines())
+    with write_transaction(engine) as conn:
+        for item_id, record_id in pending_items(engine, queue, None):
+            save_suggestion(conn, {
+                "queue_item_id": item_id, "queue": queue.name, "record_id": record_id,
+                "judge": judge.name, "judge_hash": digest, "judge_version": 1,
+                "provider": judge.provider, "model": judge.model, "verdict": "fail",
+                "scores": {"helpful": 2, "tone": "curt"}, "themes": ["invented-policy"],
+                "reason": "Promises a price match the shop does not offer.", "confidence": 0.8,
+                "created_at": "2026-11-20T10:00:00Z",
+            })  # fmt: skip
+
+
+def side(passed: bool, latency_ms: float, cost: float) -> Side:
+    return Side(output={"role": "assistant", "content": "…"}, passed=passed,
+                latency_ms=latency_ms, cost_usd=cost)  # fmt: skip
+
+
+def comparison() -> Comparison:
+    """A run of the prompt compared with the one before (made up: no model is called)."""
+    changes = [
+        ("support-regressions/1", "quick question: what's the best way to waterproof leather boots?", True, True, "same-pass"),
+        ("support-regressions/2", "Kann ich mit PayPal bezahlen?", False, True, "fixed"),
+        ("support-regressions/3", "Can I return sandals I wore once at home after 45 days?", True, False, "regressed"),
+        ("support-regressions/4", "where is my order A-10423", False, False, "same-fail"),
+    ]  # fmt: skip
+    cases = [
+        Case(item_id, question, side(before, 900, 0.0004), side(after, 1250 + 100 * i, 0.0005), change)
+        for i, (item_id, question, before, after, change) in enumerate(changes)
+    ]  # fmt: skip
+    summary = Summary(run_id=2, baseline="run 1", cases=4, passed=2, graded=4, pass_rate=0.5,
+                      baseline_passed=2, baseline_graded=4, baseline_pass_rate=0.5, fixed=1,
+                      regressed=1, same_pass=1, same_fail=1, cost_usd=0.002, p50_ms=1300,
+                      p95_ms=1500)  # fmt: skip
+    return Comparison(run_id=2, prompt_name="support-chat", dataset="support-regressions",
+                      dataset_version=2, provider="openai", model="gpt-4o-mini",
+                      baseline=Baseline(kind="run", label="run 1", run_id=1), cases=cases,
+                      summary=summary)  # fmt: skip
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, size: Any) -> None:
+    reviewed(ws_engine, workspace)
     app = make_app(ws_engine, workspace)
 
-    async def ready(pilot):
+    async def ready(pilot: Any) -> None:
         await settle(pilot)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_review_screen(snap_compare, workspace, ws_engine):
+@pytest.mark.parametrize("size", SIZES)
+def test_review_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, size: Any) -> None:
+    reviewed(ws_engine, workspace)
+    suggested(ws_engine, workspace)
     app = make_app(ws_engine, workspace)
 
-    async def ready(pilot):
+    async def ready(pilot: Any) -> None:
         await settle(pilot)
         app.open_review("thumbs-down")
         await settle(pilot)
         await pilot.press("4")
         await settle(pilot)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=ready)
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_prompt_lab(snap_compare: Any, workspace: Path, ws_engine: Engine, size: Any) -> None:
+    reviewed(ws_engine, workspace)
+    shutil.copy(REPO / "prompts" / "support-chat.yaml", workspace / "prompts")
+    app = make_app(ws_engine, workspace)
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot)
+        app.open_lab(workspace / "prompts" / "support-chat.yaml", "support-regressions")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PromptLabScreen)
+        # the same picture every time: no blinking cursor, no moving bar (as after a run)
+        screen.query_one("#lab-editor", TextArea).cursor_blink = False
+        screen.query_one("#lab-progress", ProgressBar).update(total=4, progress=4)
+        screen.post_message(PromptLabScreen.LastRunRead(comparison()))
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_insights_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, size: Any) -> None:
+    reviewed(ws_engine, workspace)
+    app = make_app(ws_engine, workspace)
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot)
+        app.open_insights()
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=ready)

@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from reviewer.messages import last_user_text
 from reviewer.tui.literal import literal, short
+from reviewer.tui.widgets.tables import FitTable, Tail
 
 if TYPE_CHECKING:
     from reviewer.tui.app import ReviewerApp
@@ -68,12 +69,17 @@ class DatasetsScreen(Screen[None]):
         with Horizontal(id="datasets-body"):
             with Vertical(id="datasets-left"):
                 yield Label("Datasets", classes="section")
-                yield DataTable(id="dataset-list", cursor_type="row")
+                yield FitTable(flex={"dataset", "hash"}, id="dataset-list", cursor_type="row")
                 yield Label("Coverage: items per failure theme", classes="section")
                 yield DataTable(id="coverage", cursor_type="row")
             with Vertical(id="datasets-right"):
                 yield Label("Items", classes="section", id="items-title")
-                yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+                yield FitTable(
+                    flex={"id", "themes", "expected"},
+                    id="items",
+                    cursor_type="row",
+                    zebra_stripes=True,
+                )
                 yield Static("", id="item-detail")
         yield Footer()
 
@@ -141,7 +147,7 @@ class DatasetsScreen(Screen[None]):
         for item in items:
             style = "dim strike" if item.get("removed") else ""
             tbl.add_row(
-                Text(literal(str(item["id"])), style=style),
+                Tail(Text(literal(str(item["id"])), style=style)),
                 Text(literal(item.get("split")), style=style),
                 Text(
                     literal(", ".join(item.get("themes") or [])),

@@ -44,7 +44,8 @@ def bindings_table(title: str, bindings: list[Binding], extra: list[tuple[str, s
         if b.id and b.id.startswith("review.score_"):
             continue  # one line for all digits, below
         seen.add(b.id or b.key)
-        table.add_row(key_display(b), b.description or b.action, b.id or "")
+        # the tooltip is the longer text when the footer shows a short description
+        table.add_row(key_display(b), b.tooltip or b.description or b.action, b.id or "")
     for key, text in extra:
         table.add_row(key, text, "")
     return table

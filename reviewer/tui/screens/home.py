@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from reviewer.tui.literal import literal, short
 from reviewer.tui.messages import QueuesChanged
+from reviewer.tui.widgets.tables import FitTable
 
 if TYPE_CHECKING:
     from reviewer.tui.app import ReviewerApp
@@ -76,7 +77,7 @@ class HomeScreen(Screen[None]):
                 "Queues  (enter opens one · 📖 the queue has guidelines: g shows them while reviewing)",
                 classes="section",
             )
-            yield DataTable(id="queues", cursor_type="row", zebra_stripes=True)
+            yield FitTable(flex={"description"}, id="queues", cursor_type="row", zebra_stripes=True)
             yield Static("", id="sync-errors", classes="hidden")
             if ctx.queue_errors:
                 yield Static(
@@ -159,7 +160,7 @@ class HomeScreen(Screen[None]):
             failed = queue.name in self.app.ctx.sync_errors
             table.add_row(
                 Text(literal(queue.name), style="bold"),
-                progress_bar(done + skipped, total),
+                progress_bar(done + skipped, total, width=24 if self.size.width >= 128 else 12),
                 str(total), str(c.get("pending", 0)), str(done), str(skipped),
                 Text("📖", style="cyan") if queue.name in message.guided else Text("—", style="dim"),
                 Text("sync failed: see below", style="bold red") if failed

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from reviewer.tui.literal import literal
+from reviewer.tui.widgets.tables import FitTable, Tail
 
 if TYPE_CHECKING:
     from reviewer.review.queues import QueueDef
@@ -91,23 +92,28 @@ class InsightsScreen(Screen[None]):
         yield Static("", id="review-header")
         with Vertical(id="insights-body"):
             yield Label("Series (sparklines: one bar a period)", classes="section")
-            yield DataTable(id="insights-series", cursor_type="row")
+            yield FitTable(flex={""}, id="insights-series", cursor_type="row")
             with Horizontal(id="insights-lower"):
-                with Vertical():
+                with Vertical(id="insights-left"):
                     yield Label(
                         "Periods of the selected series — enter: a queue of its records",
                         classes="section",
                     )
                     yield DataTable(id="insights-periods", cursor_type="row", zebra_stripes=True)
-                with Vertical():
-                    yield Label(
-                        "Failure themes — enter: a queue of their records", classes="section"
-                    )
-                    yield DataTable(id="insights-themes", cursor_type="row")
-                    yield Label(
-                        "Coverage: reviewed, test cases, last eval pass rate", classes="section"
-                    )
-                    yield DataTable(id="insights-coverage", cursor_type="row")
+                with Horizontal(id="insights-right"):
+                    with Vertical():
+                        yield Label(
+                            "Failure themes — enter: a queue of their records", classes="section"
+                        )
+                        yield FitTable(flex={"trend"}, id="insights-themes", cursor_type="row")
+                    with Vertical():
+                        yield Label(
+                            "Coverage — reviewed, test cases, eval pass rate",
+                            classes="section",
+                        )
+                        yield FitTable(
+                            flex={"theme"}, minimum=10, id="insights-coverage", cursor_type="row"
+                        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -175,10 +181,10 @@ class InsightsScreen(Screen[None]):
             t = s.totals
             series.add_row(
                 Text(literal(s.key), style="bold"), str(t.records),
-                pct(t.satisfaction), Text(spark([x.satisfaction for x in b], low=0, high=1), style="green"),
-                pct(t.pass_rate), Text(spark([x.pass_rate for x in b], low=0, high=1), style="cyan"),
+                pct(t.satisfaction), Tail(Text(spark([x.satisfaction for x in b], low=0, high=1), style="green")),
+                pct(t.pass_rate), Tail(Text(spark([x.pass_rate for x in b], low=0, high=1), style="cyan")),
                 Text(f"{t.errors} ({pct(t.error_rate)})", style="red" if t.errors else ""),
-                ms(t.latency_p95), Text(spark([x.latency_p95 for x in b]), style="yellow"),
+                ms(t.latency_p95), Tail(Text(spark([x.latency_p95 for x in b]), style="yellow")),
                 f"${t.cost_usd:.2f}" if t.cost_usd is not None else "—",
             )  # fmt: skip
         if series.row_count:
@@ -189,7 +195,7 @@ class InsightsScreen(Screen[None]):
             themes.add_row(
                 Text(literal(theme.theme)),
                 str(theme.total),
-                Text(spark([float(n) for n in theme.per_bucket], low=0), style="magenta"),
+                Tail(Text(spark([float(n) for n in theme.per_bucket], low=0), style="magenta")),
                 key=theme.theme,
             )
         coverage = self.query_one("#insights-coverage", DataTable)
@@ -197,7 +203,7 @@ class InsightsScreen(Screen[None]):
         for row in data.coverage:
             coverage.add_row(
                 Text(literal(row.theme)), str(row.reviewed), str(row.dataset_items), pct(row.eval_pass_rate),
-                Text("gap: no test case", style="bold red") if row.gap else Text(""),
+                Text("gap: no case", style="bold red") if row.gap else Text(""),
             )  # fmt: skip
         self._fill_periods()
 

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 from textual.widgets.text_area import Selection
 
 from reviewer.tui.literal import literal, plain, short
+from reviewer.tui.widgets.tables import FitTable
 
 if TYPE_CHECKING:
     from reviewer.tui.app import ReviewerApp
@@ -122,12 +123,15 @@ class PromptLabScreen(Screen[None]):
 
     BINDINGS = [
         Binding("ctrl+r", "run", "run eval", id="lab.run", priority=True),
-        Binding("ctrl+s", "save", "save version", id="lab.save", priority=True),
-        Binding("ctrl+g", "save_commit", "save + git commit", id="lab.commit", priority=True),
+        Binding("ctrl+s", "save", "save", tooltip="save version", id="lab.save", priority=True),
+        Binding("ctrl+g", "save_commit", "commit", tooltip="save + git commit",
+                id="lab.commit", priority=True),
         Binding("ctrl+h", "history", "history", id="lab.history", priority=True),
-        Binding("escape", "escape", "cancel run / back", id="lab.back", priority=True),
+        Binding("escape", "escape", "back", tooltip="cancel run / back", id="lab.back",
+                priority=True),
         Binding("ctrl+o", "focus_next_pane", "editor/results", id="lab.switch", priority=True),
-        Binding("ctrl+f", "find", "find (enter: next)", id="lab.find", priority=True),
+        Binding("ctrl+f", "find", "find", tooltip="find (enter: next)", id="lab.find",
+                priority=True),
         Binding("ctrl+l", "go_to_line", "go to line", id="lab.line", show=False, priority=True),
         Binding("alt+z", "toggle_wrap", "soft wrap on/off (off: ↑ ↓ by logical line)",
                 id="lab.wrap", show=False, priority=True),
@@ -216,7 +220,12 @@ class PromptLabScreen(Screen[None]):
                     yield Input(placeholder="model (blank: the prompt's)", id="lab-model")
                 yield ProgressBar(id="lab-progress", show_eta=False)
                 yield Static(Text("ctrl+r runs the eval", style="dim"), id="lab-summary")
-                yield DataTable(id="lab-results", cursor_type="row", zebra_stripes=True)
+                yield FitTable(
+                    flex={"case", "question"},
+                    id="lab-results",
+                    cursor_type="row",
+                    zebra_stripes=True,
+                )
         yield Footer()
 
     def on_mount(self) -> None:

@@ -35,6 +35,7 @@ from reviewer.store.events import ReviewError
 from reviewer.tui.literal import literal, plain, short
 from reviewer.tui.messages import QueuesChanged
 from reviewer.tui.screens.home import progress_bar
+from reviewer.tui.widgets.chips import Chips
 from reviewer.tui.widgets.conversation import Conversation
 from reviewer.tui.widgets.meta import meta_panel
 
@@ -73,18 +74,16 @@ def why(exc: BaseException) -> str:
     return f"{cause.__class__.__name__}: {first_line(cause)}"
 
 
-def _choices(options: list[tuple[str, Any, str]], chosen: Any, sep: str = "  ") -> Text:
+def _choices(options: list[tuple[str, Any, str]], chosen: Any, sep: str = "  ") -> Chips:
     """Options on one line, the chosen one in brackets and highlighted (readable without
     colour); an option never breaks across lines."""
-    text = Text()
+    text = Chips()
     for i, (label, value, style) in enumerate(options):
-        if i:
-            text.append(sep)
-        shown = label.replace(" ", "\u00a0")
+        lead = sep if i else ""
         if value == chosen:
-            text.append(f"[{shown}]", style=style)
+            text.append(Text(lead) + Text(f"[{label}]", style=style))
         else:
-            text.append(f" {shown} " if sep == " " else shown)
+            text.append(lead + (f" {label} " if sep == " " else label))
     return text
 
 
@@ -162,8 +161,8 @@ class ReviewScreen(Screen[None]):
         Binding("D", "promote_other", "other dataset", show=False, id="review.promote_other"),
         Binding("s", "skip", "skip", id="review.skip"),
         Binding("u", "undo", "undo", id="review.undo"),
-        Binding("right,l", "next_item", "next", id="review.next"),
-        Binding("left,h", "previous_item", "previous", id="review.previous"),
+        Binding("right,l", "next_item", "next", show=False, id="review.next"),
+        Binding("left,h", "previous_item", "previous", show=False, id="review.previous"),
         Binding(
             "tab", "focus_score(1)", "next score", show=False, id="review.next_score", priority=True
         ),
@@ -177,8 +176,10 @@ class ReviewScreen(Screen[None]):
         ),
         Binding("o", "fold", "unfold", show=False, id="review.fold"),
         Binding("a", "stats", "agreement", show=False, id="review.stats"),
-        Binding("g", "guidelines", "guidelines", id="review.guidelines"),
-        Binding("P", "prompt_lab", "prompt lab", id="review.lab"),
+        Binding("g", "guidelines", "guides", show=False, id="review.guidelines"),
+        Binding(
+            "P", "prompt_lab", "lab", tooltip="the Prompt Lab for this prompt", id="review.lab"
+        ),
         Binding(
             "enter",
             "edit_score",
@@ -258,6 +259,9 @@ class ReviewScreen(Screen[None]):
     @on(PreGraded)
     def _pre_graded(self, message: PreGraded) -> None:
         if message.error is not None:
+            if self.app.ctx.assist_off == message.error:
+                return  # said already in this session
+            self.app.ctx.assist_off = message.error
             self.notify(
                 f"{message.error}. Reviewing works as usual, without suggestions.",
                 title="the assistant is off",
@@ -288,6 +292,11 @@ class ReviewScreen(Screen[None]):
             if self.progress is not None:
                 self._show_item(self.progress, changed=False)
         return True
+
+    def on_resize(self) -> None:
+        """The header's progress bar fits the new width."""
+        if self.progress is not None:
+            self._show_item(self.progress, changed=False)
 
     @on(QueuesChanged)
     def _queues_changed(self) -> None:
@@ -458,18 +467,19 @@ class ReviewScreen(Screen[None]):
             if self.item is not None
             else f"– / {progress.total}"
         )
+        counts = f"{progress.pending} pending · {progress.done} done · {progress.skipped} skipped"
+        name = literal(self.queue.name)
+        # the bar takes what the rest leaves (up to 40): the counts always show
+        room = self.size.width - 2 - len(name) - len(pos) - len(counts) - 5 - 6 - 5
         header.update(
             Text.assemble(
-                (literal(self.queue.name), "bold"),
+                (name, "bold"),
                 "  ·  ",
                 (pos, "bold"),
                 "   ",
-                progress_bar(done, progress.total, width=40),
+                progress_bar(done, progress.total, width=max(5, min(40, room))),
                 "   ",
-                (
-                    f"{progress.pending} pending · {progress.done} done · {progress.skipped} skipped",
-                    "dim",
-                ),
+                (counts, "dim"),
             )  # fmt: skip
         )
         conversation = self.query_one(Conversation)
@@ -585,7 +595,7 @@ class ReviewScreen(Screen[None]):
         else:
             grid.add_row("", Text("y accepts it whole", style="dim"))
 
-    def _score_cell(self, score: RubricScore, value: Any) -> Text:
+    def _score_cell(self, score: RubricScore, value: Any) -> Text | Chips:
         if score.type == "scale":
             text = _choices(
                 [(str(n), n, "bold reverse") for n in range(score.min, score.max + 1)],

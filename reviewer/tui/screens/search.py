@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from reviewer.tui.literal import literal
 from reviewer.tui.widgets.conversation import Conversation
 from reviewer.tui.widgets.meta import meta_panel
+from reviewer.tui.widgets.tables import FitTable
 
 if TYPE_CHECKING:
     from reviewer.search import SearchHit
@@ -67,7 +68,9 @@ class SearchScreen(Screen[None]):
                 id="search-help",
             )
             yield Input(placeholder="search…", id="search-input")
-            yield DataTable(id="search-results", cursor_type="row", zebra_stripes=True)
+            yield FitTable(
+                flex={"queues", "text"}, id="search-results", cursor_type="row", zebra_stripes=True
+            )
             yield Static("", id="search-status")
         yield Footer()
 

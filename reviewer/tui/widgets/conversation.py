@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from rich.console import Group, RenderableType
+from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -128,12 +129,12 @@ def render_input(messages: list[dict[str, Any]], *, unfolded: bool) -> Renderabl
 def render_output(output: dict[str, Any] | None, error: str | None) -> RenderableType:
     if output is not None:
         return Group(
-            Text("─" * 24 + " model output " + "─" * 24, style="dim green"),
+            Rule(Text("model output", style="dim green"), style="dim green"),
             render_message(output, unfolded=True, is_output=True),
         )
     if error:
         return Group(
-            Text("─" * 24 + " call failed " + "─" * 24, style="dim red"), plain(error, style="red")
+            Rule(Text("call failed", style="dim red"), style="dim red"), plain(error, style="red")
         )
     return Text("(no output logged)", style="dim")
 
