@@ -1,0 +1,64 @@
+"""The assistant on the review screen: the suggestion is shown where the grades go, `y` takes
+it whole (one `accept` event pointing at it) and moves on, and a blind item hides it until the
+reviewer's own verdict, then tells it."""
+
+from __future__ import annotations
+
+from reviewer.review.queues import load_queues
+from reviewer.tui.screens.review import ReviewScreen
+from tests.ui.conftest import SIZE, events, make_app, press, screen_text, settle
+from tests.ui.test_snapshots import suggested
+
+
+async def test_y_accepts_the_suggestion_and_a_blind_item_hides_it(workspace, ws_engine):
+    from reviewer.review.sync import sync_queues
+
+    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
+    sync_queues(ws_engine, [queue])
+    suggested(ws_engine, workspace)
+    app = make_app(ws_engine, workspace, sync_on_start=False)
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):  # type: ignore[no-untyped-def]
+        said.append(message)
+        notify(message, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_review("thumbs-down")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen) and screen.item is not None
+        while queue.assist.is_blind(screen.item.queue_item_id):  # to a shown one
+            await press(pilot, "right")
+        shown = screen.item.queue_item_id
+        assert "Promises a price match the shop does not offer." in screen_text(app)
+        await press(pilot, "y")
+        (event,) = events(ws_engine, queue_item_id=shown)
+        assert (event["action"], event["verdict"], event["suggestion"]) == (
+            "accept",
+            "fail",
+            "accepted",
+        )
+        assert event["suggestion_id"] is not None and event["themes"] == ["invented-policy"]
+        assert said[-1] == "accepted the suggestion: fail"
+        assert screen.item.queue_item_id != shown  # on to the next, as a verdict does
+
+        from reviewer.evals.assist import pending_items
+
+        pending = [i for i, _ in pending_items(ws_engine, queue, None)]
+        blind = next(i for i in pending if queue.assist.is_blind(i))
+        app.open_review("thumbs-down", blind)
+        await settle(pilot)
+        screen = app.screen
+        assert screen.item.queue_item_id == blind
+        text = screen_text(app)
+        assert "hidden: a blind check" in text and "price match" not in text
+        await press(pilot, "y")
+        assert said[-1] == "a blind check: give your own verdict first"
+        assert events(ws_engine, queue_item_id=blind) == []
+        await press(pilot, "2", "p")
+        assert said[-1] == "saved: pass · the assistant said fail, 0.8"
+        assert events(ws_engine, queue_item_id=blind)[-1]["suggestion"] == "blind"
