@@ -62,3 +62,24 @@ async def test_y_accepts_the_suggestion_and_a_blind_item_hides_it(workspace, ws_
         await press(pilot, "2", "p")
         assert said[-1] == "saved: pass · the assistant said fail, 0.8"
         assert events(ws_engine, queue_item_id=blind)[-1]["suggestion"] == "blind"
+
+
+async def test_the_agreement_panel_shows_the_judge_against_the_reviewers(workspace, ws_engine):
+    from reviewer.review.sync import sync_queues
+    from reviewer.tui.screens.stats import StatsScreen
+
+    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
+    sync_queues(ws_engine, [queue])
+    suggested(ws_engine, workspace)
+    app = make_app(ws_engine, workspace, sync_on_start=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_review("thumbs-down")
+        await settle(pilot)
+        while queue.assist.is_blind(app.screen.item.queue_item_id):
+            await press(pilot, "right")
+        await press(pilot, "y", "a")
+        assert isinstance(app.screen, StatsScreen)
+        text = screen_text(app)
+        assert "judge support-judge on queue thumbs-down: 1 of 1 human reviews" in text
+        assert "accept rate (y on a shown suggestion): 100%" in text

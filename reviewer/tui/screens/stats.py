@@ -1,4 +1,5 @@
-"""A queue's progress per reviewer and agreement per rubric score (as `reviewer queues stats`)."""
+"""A queue's progress per reviewer and agreement per rubric score (as `reviewer queues stats`),
+and its assistant's agreement with the reviewers (as `reviewer judges agreement`)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,13 @@ class StatsScreen(ModalScreen[None]):
     def load(self) -> None:
         from reviewer.review.stats import queue_stats, stats_lines
 
-        self.post_message(self.Counted(stats_lines(queue_stats(self.app.ctx.engine, self.queue))))
+        engine = self.app.ctx.engine
+        lines = stats_lines(queue_stats(engine, self.queue))
+        if self.queue.assist is not None:  # the assistant against the reviewers, too
+            from reviewer.evals.judge_agreement import format_agreement, judge_agreement
+
+            lines += ["", *format_agreement(judge_agreement(engine, self.queue))]
+        self.post_message(self.Counted(lines))
 
     @on(Counted)
     def _counted(self, message: Counted) -> None:
