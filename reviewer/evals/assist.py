@@ -410,7 +410,8 @@ async def assist_queue(
             provider = get_provider(judge.provider, judge.base_url)
         except ProviderError as exc:
             raise AssistError(
-                f"{exc} (the judge {judge.path or judge.name} needs a model)"
+                f"{exc}; the judge {judge.path or judge.name} needs a model: set"
+                " OPENAI_BASE_URL to a local OpenAI-compatible server, or an API key"
             ) from None
     version = await asyncio.to_thread(judge_version, engine, judge)
     prices = await asyncio.to_thread(PriceTable.load, workspace)

@@ -83,3 +83,29 @@ async def test_the_agreement_panel_shows_the_judge_against_the_reviewers(workspa
         text = screen_text(app)
         assert "judge support-judge on queue thumbs-down: 1 of 1 human reviews" in text
         assert "accept rate (y on a shown suggestion): 100%" in text
+
+
+async def test_undoing_an_accepted_suggestion_says_so(workspace, ws_engine):
+    from reviewer.review.sync import sync_queues
+
+    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
+    sync_queues(ws_engine, [queue])
+    suggested(ws_engine, workspace)
+    app = make_app(ws_engine, workspace, sync_on_start=False)
+    said: list[str] = []
+    notify = app.notify
+
+    def recording(message, **kwargs):  # type: ignore[no-untyped-def]
+        said.append(message)
+        notify(message, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_review("thumbs-down")
+        await settle(pilot)
+        while queue.assist.is_blind(app.screen.item.queue_item_id):
+            await press(pilot, "right")
+        position = app.screen.progress.position
+        await press(pilot, "y", "u")
+        assert said[-1] == f"undid accepted suggestion (fail) on {position}/30"

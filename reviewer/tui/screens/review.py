@@ -110,6 +110,8 @@ def what_was_undone(
         said = "themes " + (", ".join(before.themes) or "—")
     elif action == "correct":
         said = "corrected answer"
+    elif action == "accept":
+        said = f"accepted suggestion ({before.verdict or '—'})"
     elif action == "promote":
         gone = [d for d in datasets_before if d not in datasets_after]
         if gone:
