@@ -334,3 +334,132 @@ def format_calibration(result: Calibration) -> list[str]:
     elif result.examples_added:
         lines.append("not saved: add --save to keep it as a new version of the judge file")
     return lines
+
+
+async def judge_against_humans(
+    engine: Engine,
+    workspace: Path,
+    judge: PromptFile,
+    *,
+    progress: Any = None,
+    concurrency: int = 8,
+    provider: Provider | None = None,
+) -> Any:
+    """A judge's text (the Prompt Lab's buffer) run on the human-labelled items of the queue it
+    assists, as a comparison the lab shows like an eval: a case passes when the judge agrees
+    with the human verdict; the baseline is the judge's newest recorded version with another
+    text (fixed: it now agrees where that version did not; regressed: the other way)."""
+    from reviewer.evals.compare import Baseline, Case, Comparison, Side, Summary, change_of
+    from reviewer.evals.prompts import prompt_hash
+    from reviewer.evals.versions import VERSIONS
+    from reviewer.review.queues import load_queues
+
+    queue = next(
+        (q for q in load_queues(workspace)[0] if q.assist and q.assist.judge == judge.name), None
+    )
+    if queue is None:
+        raise AssistError(
+            f"no queue is assisted by {judge.name}: add assist: {{judge: {judge.name}}} to a"
+            " queue file, review some of its items, then run the judge here"
+        )
+    items = await asyncio.to_thread(labelled_items, engine, queue)
+    if not items:
+        raise AssistError(f"queue {queue.name} has no reviewed items to check the judge against")
+    current = prompt_hash(judge.text) if judge.text else None
+
+    def previous_text() -> tuple[int, str] | None:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(VERSIONS.c.id, VERSIONS.c.hash, VERSIONS.c.content)
+                .where(VERSIONS.c.name == judge.name)
+                .order_by(VERSIONS.c.id)
+            ).all()
+        numbered = [(n, r) for n, r in enumerate(rows, start=1) if r.hash != current]
+        return (numbered[-1][0], numbered[-1][1].content) if numbered else None
+
+    older = await asyncio.to_thread(previous_text)
+    if provider is None:
+        try:
+            provider = get_provider(judge.provider, judge.base_url)
+        except ProviderError as exc:
+            raise AssistError(str(exc)) from None
+    guidelines = queue.guidelines()
+    gate = asyncio.Semaphore(max(1, concurrency))
+    done = 0
+
+    async def ask(which: PromptFile, item: Labelled) -> Side:
+        nonlocal done
+        try:
+            answer, raw, error, _calls = await ask_judge(
+                provider, which, queue, item.record, guidelines, engine=engine, gate=gate
+            )
+        except ProviderError as exc:
+            answer, raw, error = None, "", str(exc)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        if answer is None:
+            return Side(output={"role": "assistant", "content": raw}, passed=None, error=error)
+        agrees = answer["verdict"] == item.verdict
+        reason = (
+            f"human {item.verdict}, judge {answer['verdict']}"
+            f" ({answer.get('confidence', 0):.2f}): {answer.get('reason', '')}"
+        )
+        return Side(
+            output={"role": "assistant", "content": orjson.dumps(answer).decode()},
+            passed=agrees,
+            score=1.0 if agrees else 0.0,
+            grades=[{"name": "agrees with the human", "passed": agrees, "reason": reason}],
+        )
+
+    old_judge = None
+    if older is not None:
+        old_judge = parse_prompt(older[1], judge.path or f"prompts/{judge.name}.yaml")
+    total = len(items) * (2 if old_judge is not None else 1)
+    try:
+        new_sides = await asyncio.gather(*(ask(judge, i) for i in items))
+        old_sides: list[Side | None] = (
+            list(await asyncio.gather(*(ask(old_judge, i) for i in items)))
+            if old_judge is not None
+            else [None] * len(items)
+        )
+    finally:
+        await provider.aclose()
+    cases = [
+        Case(
+            f"{queue.name}/{item.queue_item_id}",
+            last_user_text(item.record.get("messages") or []),
+            old,
+            new,
+            change_of(old, new),
+        )
+        for item, new, old in zip(items, new_sides, old_sides, strict=True)
+    ]
+    label = f"{judge.name} v{older[0]}" if older is not None else "none"
+    summary = Summary(run_id=0, baseline=label, cases=len(cases))
+    for case in cases:
+        key = case.change.replace("-", "_")
+        if key == "error":
+            summary.errors += 1
+        elif hasattr(summary, key):
+            setattr(summary, key, getattr(summary, key) + 1)
+        if case.new.passed is not None:
+            summary.graded += 1
+            summary.passed += int(case.new.passed)
+        if case.baseline is not None and case.baseline.passed is not None:
+            summary.baseline_graded += 1
+            summary.baseline_passed += int(case.baseline.passed)
+    summary.pass_rate = summary.passed / summary.graded if summary.graded else None
+    if summary.baseline_graded:
+        summary.baseline_pass_rate = summary.baseline_passed / summary.baseline_graded
+    return Comparison(
+        run_id=0,
+        prompt_name=judge.name,
+        dataset=f"{queue.name} (human verdicts)",
+        dataset_version=0,
+        provider=judge.provider,
+        model=judge.model,
+        baseline=Baseline(kind="run" if older else "none", label=label),
+        cases=cases,
+        summary=summary,
+    )

@@ -109,3 +109,53 @@ async def test_undoing_an_accepted_suggestion_says_so(workspace, ws_engine):
         position = app.screen.progress.position
         await press(pilot, "y", "u")
         assert said[-1] == f"undid accepted suggestion (fail) on {position}/30"
+
+
+async def test_the_prompt_lab_runs_a_judge_against_the_reviewers(workspace, ws_engine, monkeypatch):
+    import shutil
+
+    from textual.widgets import TextArea
+
+    from reviewer.evals.versions import record_version
+    from reviewer.review.session import ReviewSession
+    from reviewer.review.sync import sync_queues
+    from reviewer.tui.screens.lab import PromptLabScreen
+    from tests.conftest import REPO
+    from tests.fake_llm import FakeLLM
+    from tests.integration.test_assist import graded_answer
+
+    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
+    sync_queues(ws_engine, [queue])
+    shutil.copy(REPO / "prompts" / "support-judge.yaml", workspace / "prompts")
+    judge_file = workspace / "prompts" / "support-judge.yaml"
+    record_version(
+        ws_engine, "support-judge", judge_file.read_text(), path="prompts/support-judge.yaml"
+    )
+    session = ReviewSession(ws_engine, queue, "ana")
+    for _ in range(6):  # a reviewer fails everything: the judge agrees only on its fails
+        item = session.next_item()
+        session.set_score(item, "helpful", 2)
+        session.set_verdict(item, "fail")
+    with FakeLLM(responder=graded_answer) as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+        app = make_app(ws_engine, workspace, sync_on_start=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            app.open_lab(judge_file)
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, PromptLabScreen)
+            editor = screen.query_one("#lab-editor", TextArea)
+            editor.text = editor.text.replace("passes even when", "passes, even when")
+            await settle(pilot)
+            await press(pilot, "ctrl+r")
+            await settle(pilot)
+            comparison = screen.comparison
+            assert comparison is not None and len(comparison.cases) == 6
+            assert comparison.summary.baseline == "support-judge v1"
+            agree = [c.new.passed for c in comparison.cases]
+            assert agree.count(True) == comparison.summary.passed
+            text = screen_text(app)
+            assert "agreement with the reviewers" in text
+        assert fake.count == 12  # this text and the previous version, six items each

@@ -388,6 +388,11 @@ class PromptLabScreen(Screen[None]):
                 "fix the prompt first (see below the editor)", severity="error", markup=False
             )
             return
+        if prompt.kind == "judge":  # a judge runs against the reviewers' verdicts
+            self._eval_worker = self.run_worker(
+                self._run_judge(prompt), group="lab-run", exclusive=True, exit_on_error=False
+            )
+            return
         dataset = self.query_one("#lab-dataset", Select).value
         if not isinstance(dataset, str):
             self.notify(
@@ -442,6 +447,35 @@ class PromptLabScreen(Screen[None]):
             )
         summary.update(Text(literal("\n".join(lines)), style="bold"))
         self._fill_results()  # the focus stays where the reviewer put it (ctrl+o switches)
+
+    async def _run_judge(self, judge: Any) -> None:
+        """The judge in the editor on the items reviewers graded in the queue it assists: each
+        case passes when it agrees with the human verdict, against its previous version."""
+        from reviewer.evals.calibrate import judge_against_humans
+        from reviewer.evals.compare import format_summary
+
+        bar = self.query_one("#lab-progress", ProgressBar)
+        summary = self.query_one("#lab-summary", Static)
+        summary.update(Text("asking the judge about the reviewed items…", style="bold"))
+        bar.update(total=None, progress=0)
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.EvalProgressed(done, total))
+
+        try:
+            self.comparison = await judge_against_humans(
+                self.app.ctx.engine, self.app.ctx.workspace, judge, progress=progress
+            )
+        except Exception as exc:  # no model, no queue (AssistError): said here
+            summary.update(Text(literal(f"{exc}"), style="bold red"))
+            return
+        line = format_summary(self.comparison.summary).replace(
+            "pass rate", "agreement with the reviewers", 1
+        )
+        summary.update(
+            Text(literal(f"{line} · before/after: agrees with the human verdict"), style="bold")
+        )
+        self._fill_results()
 
     @on(EvalProgressed)
     def _eval_progressed(self, message: EvalProgressed) -> None:
