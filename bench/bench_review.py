@@ -1,6 +1,6 @@
 """Review screen benchmark: drives the app with Pilot over a database of N records.
 
-    python bench/bench_review.py [N]        # default 1,000,000 records
+    python bench/bench_review.py [N] [--suggestions]   # default 1,000,000 records
 
 Prepares (once, cached in bench/out/) a workspace whose database holds N imported records,
 a queue over all of them, and the search index. Then measures, in a fresh app each time:
@@ -141,11 +141,53 @@ async def measure(ws: Path, presses: int) -> None:
     )
 
 
+JUDGE = """name: bench-judge
+kind: judge
+provider: openai
+model: gpt-4o-mini
+instructions: Grade the answers of a shoe shop's support assistant.
+"""
+
+
+def with_suggestions(ws: Path, count: int) -> None:
+    """The queue assisted by a judge, and a suggestion for each of its first `count` items (as
+    `reviewer assist` leaves them), so the review screen shows one on every item it visits."""
+    from reviewer.evals.assist import find_judge, judge_hash, pending_items
+    from reviewer.review.queues import load_queues
+    from reviewer.store.db import open_engine, sqlite_url
+    from reviewer.store.events import write_transaction
+    from reviewer.store.suggestions import save_suggestion
+
+    (ws / "prompts").mkdir(exist_ok=True)
+    (ws / "prompts" / "bench-judge.yaml").write_text(JUDGE)
+    (ws / "queues" / "everything.yaml").write_text(QUEUE + "assist: {judge: bench-judge}\n")
+    queue = load_queues(ws)[0][0]
+    engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
+    digest = judge_hash(find_judge(ws, "bench-judge"), queue, queue.guidelines())
+    with write_transaction(engine) as conn:
+        for item_id, record_id in pending_items(engine, queue, count):
+            save_suggestion(conn, {
+                "queue_item_id": item_id, "queue": queue.name, "record_id": record_id,
+                "judge": "bench-judge", "judge_hash": digest, "provider": "openai",
+                "model": "gpt-4o-mini", "verdict": "fail", "scores": {"helpful": 2},
+                "themes": ["invented-policy"], "reason": "states a policy the shop lacks",
+                "confidence": 0.8, "created_at": "2026-11-20T10:00:00Z",
+            })  # fmt: skip
+    engine.dispose()
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     print(f"review screen over {n:,} records")
     ws = prepare(n)
     asyncio.run(measure(ws, presses=200))
+    if "--suggestions" in sys.argv:  # the same with the assistant's suggestion on every item
+        print("with a suggestion shown on every item (a queue with assist:)")
+        with_suggestions(ws, 2000)
+        try:
+            asyncio.run(measure(ws, presses=200))
+        finally:
+            (ws / "queues" / "everything.yaml").write_text(QUEUE)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,11 @@ def what_was_undone(
     return literal(said)
 
 
+#: how many pending items (in queue order) the app pre-grades when an assisted queue opens;
+#: `reviewer assist` does a whole queue
+PRE_GRADE = 100
+
+
 def _suggestion_text(found: SuggestionView) -> Text:
     """`✗ fail · helpful 2 · tone neutral · invented-policy · 0.80`, shown literally."""
     verdict = {"pass": ("✓ pass", "green"), "fail": ("✗ fail", "red")}.get(
@@ -247,12 +252,14 @@ class ReviewScreen(Screen[None]):
 
     @work(group="assist", exclusive=True, exit_on_error=False)
     async def pre_grade(self) -> None:
-        """Suggestions for the queue's pending items (cached ones cost nothing)."""
+        """Suggestions for the queue's next PRE_GRADE pending items (cached ones cost nothing)."""
         from reviewer.evals.assist import AssistError, assist_queue
 
         ctx = self.app.ctx
         try:
-            report = await assist_queue(ctx.engine, ctx.workspace, self.queue, concurrency=8)
+            report = await assist_queue(
+                ctx.engine, ctx.workspace, self.queue, limit=PRE_GRADE, concurrency=8
+            )
         except AssistError as exc:
             self.post_message(self.PreGraded(error=str(exc)))
             return
