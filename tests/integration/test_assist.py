@@ -207,3 +207,38 @@ def test_an_eval_grader_names_the_judge_file_and_the_summary_its_agreement(ws, m
         ]
         assert judged and "Cobbler & Co" in judged[-1]["messages"][1]["content"]  # the instructions
     engine.dispose()
+
+
+def test_a_killed_assist_run_started_again_asks_only_what_is_missing(ws, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    with FakeLLM(responder=graded_answer) as fake:
+        fake.answer_first(5)  # five answers, then the server hangs: the run is killed there
+        env = {**os.environ, "OPENAI_BASE_URL": fake.openai_url, "PYTHONPATH": str(REPO)}
+        command = [
+            sys.executable, "-c", "from reviewer.cli import main; main()",
+            "--workspace", str(ws), "assist", "thumbs-down", "--limit", "12", "--concurrency", "2",
+        ]  # fmt: skip
+        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 120
+            while len(suggestions(ws)) < 5:  # each suggestion is committed as it arrives
+                assert time.monotonic() < deadline
+                assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
+                time.sleep(0.05)
+        finally:
+            child.kill()
+            child.wait()
+        first = {r["queue_item_id"] for r in suggestions(ws)}
+        assert len(first) == 5
+        fake.reset()
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+        result = CliRunner().invoke(app, ["assist", "thumbs-down", "--limit", "12", "--json"])
+        assert result.exit_code == 0, result.output
+        report = orjson.loads(result.stdout)
+        assert (report["cached"], report["suggested"]) == (5, 7)
+        assert fake.count <= 7  # only what was missing (same conversations come from the cache)
+        assert len(suggestions(ws)) == 12 and first <= {r["queue_item_id"] for r in suggestions(ws)}
