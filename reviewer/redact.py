@@ -32,6 +32,7 @@ mask a number that only looks like one of them. Order ids (A-10423), prices (119
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -211,21 +212,44 @@ _PAIR = re.compile(
 _TOKEN_OWNERS = ("access", "refresh", "id", "auth", "session", "api")
 
 
+@dataclass(frozen=True, slots=True)
+class _Hints:
+    """The pre-check's words in one spelling (str or bytes)."""
+
+    words: tuple[Any, ...]
+    api: Any
+    api_keys: tuple[Any, ...]
+    owners: tuple[Any, ...]
+    separators: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, enc: Any) -> _Hints:
+        return cls(
+            tuple(enc(w) for w in ("authoriz", "cookie", "secret", "passw")),
+            enc("api"),
+            tuple(enc(h) for h in ("api-key", "api_key", "apikey")),
+            tuple(enc(o) for o in _TOKEN_OWNERS),
+            (enc("_token"), enc("-token")),
+        )
+
+
+_STR_HINTS = _Hints.of(str)
+_BYTES_HINTS = _Hints.of(str.encode)
+
+
 def _hints(text: Any) -> bool:
-    """Whether lowercased `text` (str or bytes, the same code for both) holds one of
-    _CREDENTIAL_HINTS. Few scans of the line: every LLM log says `_tokens` (usage), so the
-    `*_token` names are found from the occurrences of `_token` rather than one scan each."""
-    enc = (lambda s: s.encode()) if isinstance(text, bytes) else (lambda s: s)
-    for word in ("authoriz", "cookie", "secret", "passw"):
-        if enc(word) in text:
-            return True
-    if enc("api") in text and any(enc(h) in text for h in ("api-key", "api_key", "apikey")):
+    """Whether lowercased `text` (str or bytes) holds one of _CREDENTIAL_HINTS. Few scans of
+    the line: every LLM log says `_tokens` (usage), so the `*_token` names are found from the
+    occurrences of `_token` rather than one scan each."""
+    hints = _BYTES_HINTS if isinstance(text, bytes) else _STR_HINTS
+    if any(word in text for word in hints.words):
         return True
-    owners = tuple(enc(owner) for owner in _TOKEN_OWNERS)
-    for sep in (enc("_token"), enc("-token")):
+    if hints.api in text and any(h in text for h in hints.api_keys):
+        return True
+    for sep in hints.separators:
         at = text.find(sep)
         while at != -1:
-            if text[max(0, at - 7) : at].endswith(owners):
+            if text[max(0, at - 7) : at].endswith(hints.owners):
                 return True
             at = text.find(sep, at + 6)
     return False

@@ -158,6 +158,22 @@ def _example_answer(example: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def instruction_context(
+    queue: QueueDef | None, guidelines: str | None, record: dict[str, Any]
+) -> dict[str, Any]:
+    """What a judge's instructions see: the queue (empty without one) and the item."""
+    messages = record.get("messages") or []
+    return {
+        "queue": queue.name if queue else "",
+        "description": queue.description if queue else "",
+        "rubric": _rubric_text(queue) if queue else "",
+        "themes": list(queue.themes) if queue else [],
+        "guidelines": guidelines or "",
+        "messages": messages,
+        "question": last_user_text(messages),
+    }
+
+
 def judge_messages(
     judge: PromptFile,
     queue: QueueDef,
@@ -167,16 +183,7 @@ def judge_messages(
 ) -> list[dict[str, Any]]:
     """The request: the rendered instructions and the answer's shape, each few-shot example
     as a graded case, then the item."""
-    context = {
-        "queue": queue.name,
-        "description": queue.description,
-        "rubric": _rubric_text(queue),
-        "themes": list(queue.themes),
-        "guidelines": guidelines or "",
-        "messages": record.get("messages") or [],
-        "question": last_user_text(record.get("messages") or []),
-    }
-    system = render_instructions(judge, context)
+    system = render_instructions(judge, instruction_context(queue, guidelines, record))
     system += (
         "\n\nGrade the answer. Reply with a JSON object: verdict (pass or fail), scores (a value"
         " for each rubric score, null when it does not apply), themes (the failure themes that"
@@ -518,15 +525,7 @@ def resolve_judge_graders(
             continue
         judge = find_judge(workspace, name)
         queue = next((q for q in queues if q.assist and q.assist.judge == name), None)
-        context = {
-            "queue": queue.name if queue else "",
-            "description": queue.description if queue else "",
-            "rubric": _rubric_text(queue) if queue else "",
-            "themes": list(queue.themes) if queue else [],
-            "guidelines": (queue.guidelines() or "") if queue else "",
-            "messages": [],
-            "question": "",
-        }
+        context = instruction_context(queue, queue.guidelines() if queue else None, {})
         version = judge_version(engine, judge)
         note = f"judge {name} v{version}: agreement with reviewers not measured yet"
         if queue is not None:

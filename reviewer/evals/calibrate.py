@@ -349,7 +349,7 @@ async def judge_against_humans(
     assists, as a comparison the lab shows like an eval: a case passes when the judge agrees
     with the human verdict; the baseline is the judge's newest recorded version with another
     text (fixed: it now agrees where that version did not; regressed: the other way)."""
-    from reviewer.evals.compare import Baseline, Case, Comparison, Side, Summary, change_of
+    from reviewer.evals.compare import Baseline, Case, Comparison, Side, change_of, summarize
     from reviewer.evals.prompts import prompt_hash
     from reviewer.evals.versions import VERSIONS
     from reviewer.review.queues import load_queues
@@ -436,22 +436,8 @@ async def judge_against_humans(
         for item, new, old in zip(items, new_sides, old_sides, strict=True)
     ]
     label = f"{judge.name} v{older[0]}" if older is not None else "none"
-    summary = Summary(run_id=0, baseline=label, cases=len(cases))
-    for case in cases:
-        key = case.change.replace("-", "_")
-        if key == "error":
-            summary.errors += 1
-        elif hasattr(summary, key):
-            setattr(summary, key, getattr(summary, key) + 1)
-        if case.new.passed is not None:
-            summary.graded += 1
-            summary.passed += int(case.new.passed)
-        if case.baseline is not None and case.baseline.passed is not None:
-            summary.baseline_graded += 1
-            summary.baseline_passed += int(case.baseline.passed)
-    summary.pass_rate = summary.passed / summary.graded if summary.graded else None
-    if summary.baseline_graded:
-        summary.baseline_pass_rate = summary.baseline_passed / summary.baseline_graded
+    baseline = Baseline(kind="run" if older else "none", label=label)
+    summary = summarize(0, baseline, cases, [])
     return Comparison(
         run_id=0,
         prompt_name=judge.name,
@@ -459,7 +445,7 @@ async def judge_against_humans(
         dataset_version=0,
         provider=judge.provider,
         model=judge.model,
-        baseline=Baseline(kind="run" if older else "none", label=label),
+        baseline=baseline,
         cases=cases,
         summary=summary,
     )

@@ -93,21 +93,19 @@ def sqlite_url(path: Path) -> str:
 
 
 def _sqlite_pragmas(busy_timeout: float, lock_wait: float) -> Callable[..., None]:
+    """The settings of each new SQLite connection (and how long its writes go on trying)."""
+
     def pragmas(dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
-        _set_pragmas(dbapi_conn, busy_timeout)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA page_size=16384")  # only on a new database: records are large
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.close()
         record.info["lock_wait"] = lock_wait
 
     return pragmas
-
-
-def _set_pragmas(dbapi_conn, busy_timeout: float) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA page_size=16384")  # only takes effect on a new database: records are large
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-    cur.close()
 
 
 def open_engine(

@@ -7,7 +7,7 @@ with nothing changed finds it and calls no model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import orjson
@@ -46,64 +46,48 @@ class SuggestionView:
 
     @classmethod
     def from_row(cls, row: Any) -> SuggestionView:
-        return cls(
-            id=int(row.id),
-            queue_item_id=int(row.queue_item_id),
-            queue=row.queue,
-            record_id=row.record_id,
-            judge=row.judge,
-            judge_hash=row.judge_hash,
-            judge_version=row.judge_version,
-            provider=row.provider,
-            model=row.model,
-            verdict=row.verdict,
-            scores=orjson.loads(row.scores) if row.scores else {},
-            themes=orjson.loads(row.themes) if row.themes else [],
-            reason=row.reason,
-            confidence=row.confidence,
-            error=row.error,
-            raw=row.raw,
-            input_tokens=row.input_tokens,
-            output_tokens=row.output_tokens,
-            cost_usd=row.cost_usd,
-            created_at=row.created_at,
-        )
+        data = {f.name: row._mapping[f.name] for f in fields(cls)}
+        data["scores"] = orjson.loads(row.scores) if row.scores else {}
+        data["themes"] = orjson.loads(row.themes) if row.themes else []
+        return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return asdict(self)
+
+
+def _first(conn: Connection, *where: Any) -> SuggestionView | None:
+    """The newest suggestion matching `where`, or None."""
+    row = conn.execute(
+        select(SUGGESTIONS).where(*where).order_by(SUGGESTIONS.c.id.desc()).limit(1)
+    ).first()
+    return SuggestionView.from_row(row) if row is not None else None
 
 
 def load_suggestion(conn: Connection, suggestion_id: int) -> SuggestionView | None:
-    row = conn.execute(select(SUGGESTIONS).where(SUGGESTIONS.c.id == suggestion_id)).first()
-    return SuggestionView.from_row(row) if row is not None else None
+    return _first(conn, SUGGESTIONS.c.id == suggestion_id)
 
 
 def latest_suggestion(
     conn: Connection, queue_item_id: int, judge: str | None = None
 ) -> SuggestionView | None:
     """The item's newest readable suggestion (of `judge` when given), or None."""
-    query = select(SUGGESTIONS).where(
-        SUGGESTIONS.c.queue_item_id == queue_item_id, SUGGESTIONS.c.error.is_(None)
-    )
+    where = [SUGGESTIONS.c.queue_item_id == queue_item_id, SUGGESTIONS.c.error.is_(None)]
     if judge is not None:
-        query = query.where(SUGGESTIONS.c.judge == judge)
-    row = conn.execute(query.order_by(SUGGESTIONS.c.id.desc()).limit(1)).first()
-    return SuggestionView.from_row(row) if row is not None else None
+        where.append(SUGGESTIONS.c.judge == judge)
+    return _first(conn, *where)
 
 
 def find_suggestion(
     conn: Connection, queue_item_id: int, judge: str, judge_hash: str, model: str
 ) -> SuggestionView | None:
     """The suggestion this judge text and model made for the item, if any (errors too)."""
-    row = conn.execute(
-        select(SUGGESTIONS).where(
-            SUGGESTIONS.c.queue_item_id == queue_item_id,
-            SUGGESTIONS.c.judge == judge,
-            SUGGESTIONS.c.judge_hash == judge_hash,
-            SUGGESTIONS.c.model == model,
-        )
-    ).first()
-    return SuggestionView.from_row(row) if row is not None else None
+    return _first(
+        conn,
+        SUGGESTIONS.c.queue_item_id == queue_item_id,
+        SUGGESTIONS.c.judge == judge,
+        SUGGESTIONS.c.judge_hash == judge_hash,
+        SUGGESTIONS.c.model == model,
+    )
 
 
 def save_suggestion(conn: Connection, values: dict[str, Any]) -> int:

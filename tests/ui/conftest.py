@@ -101,3 +101,17 @@ def screen_text(app: ReviewerApp) -> str:
     svg = app.export_screenshot()
     rows = re.findall(r"<text[^>]*>(.*?)</text>", svg)
     return html.unescape("".join(rows)).replace("\xa0", " ")
+
+
+def record_notices(app: Any, *, titled: bool = False) -> list[Any]:
+    """Every notification the app shows, in order: its message (with `titled`, a (title,
+    message) pair)."""
+    said: list[Any] = []
+    shown = app.notify
+
+    def notify(message: Any, *args: Any, **kwargs: Any) -> Any:
+        said.append((kwargs.get("title", ""), str(message)) if titled else str(message))
+        return shown(message, *args, **kwargs)
+
+    app.notify = notify
+    return said

@@ -4,27 +4,27 @@ reviewer's own verdict, then tells it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from reviewer.review.queues import load_queues
 from reviewer.tui.screens.review import ReviewScreen
-from tests.ui.conftest import SIZE, events, make_app, press, screen_text, settle
+from tests.ui.conftest import SIZE, events, make_app, press, record_notices, screen_text, settle
 from tests.ui.test_snapshots import suggested
 
 
-async def test_y_accepts_the_suggestion_and_a_blind_item_hides_it(workspace, ws_engine):
+def assisted(workspace: Any, ws_engine: Any) -> tuple[Any, Any]:
+    """The thumbs-down queue with a suggestion on every pending item, and an app on it."""
     from reviewer.review.sync import sync_queues
 
     queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
     sync_queues(ws_engine, [queue])
     suggested(ws_engine, workspace)
-    app = make_app(ws_engine, workspace, sync_on_start=False)
-    said: list[str] = []
-    notify = app.notify
+    return queue, make_app(ws_engine, workspace, sync_on_start=False)
 
-    def recording(message, **kwargs):  # type: ignore[no-untyped-def]
-        said.append(message)
-        notify(message, **kwargs)
 
-    app.notify = recording  # type: ignore[method-assign]
+async def test_y_accepts_the_suggestion_and_a_blind_item_hides_it(workspace, ws_engine):
+    queue, app = assisted(workspace, ws_engine)
+    said = record_notices(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.open_review("thumbs-down")
@@ -65,13 +65,9 @@ async def test_y_accepts_the_suggestion_and_a_blind_item_hides_it(workspace, ws_
 
 
 async def test_the_agreement_panel_shows_the_judge_against_the_reviewers(workspace, ws_engine):
-    from reviewer.review.sync import sync_queues
     from reviewer.tui.screens.stats import StatsScreen
 
-    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
-    sync_queues(ws_engine, [queue])
-    suggested(ws_engine, workspace)
-    app = make_app(ws_engine, workspace, sync_on_start=False)
+    queue, app = assisted(workspace, ws_engine)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.open_review("thumbs-down")
@@ -86,20 +82,8 @@ async def test_the_agreement_panel_shows_the_judge_against_the_reviewers(workspa
 
 
 async def test_undoing_an_accepted_suggestion_says_so(workspace, ws_engine):
-    from reviewer.review.sync import sync_queues
-
-    queue = next(q for q in load_queues(workspace)[0] if q.name == "thumbs-down")
-    sync_queues(ws_engine, [queue])
-    suggested(ws_engine, workspace)
-    app = make_app(ws_engine, workspace, sync_on_start=False)
-    said: list[str] = []
-    notify = app.notify
-
-    def recording(message, **kwargs):  # type: ignore[no-untyped-def]
-        said.append(message)
-        notify(message, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
+    queue, app = assisted(workspace, ws_engine)
+    said = record_notices(app)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.open_review("thumbs-down")

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from reviewer.cli import app as cli
 from reviewer.config import load_keymap
-from tests.ui.conftest import SIZE, events, make_app, press, settle
+from tests.ui.conftest import SIZE, events, make_app, press, record_notices, settle
 
 
 async def test_remapped_verdict_key(workspace, ws_engine):
@@ -45,14 +45,7 @@ async def test_an_unknown_binding_id_is_reported_at_start(workspace, ws_engine):
         "keymap:\n  review.pas: y\n  review.fail: x\n  lab.nope: z\n"
     )
     app = make_app(ws_engine, workspace, keymap=load_keymap(workspace))
-    shown: list[tuple[str, str]] = []
-    notify = app.notify
-
-    def recording(message, *, title="", **kwargs):  # type: ignore[no-untyped-def]
-        shown.append((title, message))
-        notify(message, title=title, **kwargs)
-
-    app.notify = recording  # type: ignore[method-assign]
+    shown = record_notices(app, titled=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert (

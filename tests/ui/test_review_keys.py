@@ -11,7 +11,16 @@ from reviewer.tui.screens.home import HomeScreen
 from reviewer.tui.screens.modals import DatasetPicker, TextEditor, ThemePicker
 from reviewer.tui.screens.review import ReviewScreen
 from reviewer.tui.widgets.conversation import Conversation
-from tests.ui.conftest import SIZE, events, item_status, make_app, press, screen_text, settle
+from tests.ui.conftest import (
+    SIZE,
+    events,
+    item_status,
+    make_app,
+    press,
+    record_notices,
+    screen_text,
+    settle,
+)
 
 
 async def open_queue(pilot, name="thumbs-down"):
@@ -318,19 +327,6 @@ def dataset_cases(engine):
             ),
             {"f": False},
         ).all()
-
-
-def record_notices(app):
-    """Every message the app shows in a notification, in order."""
-    said = []
-    shown = app.notify
-
-    def notify(message, *args, **kwargs):
-        said.append(str(message))
-        return shown(message, *args, **kwargs)
-
-    app.notify = notify
-    return said
 
 
 async def test_promotion_and_undo_say_what_they_did(workspace, ws_engine):

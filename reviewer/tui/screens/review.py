@@ -585,9 +585,7 @@ class ReviewScreen(Screen[None]):
         found = self.suggestion
         if found is None or self.item is None:
             return
-        blind = self.queue.assist is not None and self.queue.assist.is_blind(
-            self.item.queue_item_id
-        )
+        blind = self.session is not None and self.session.is_blind(self.item)
         if blind and self.item.review.verdict is None:
             grid.add_row(
                 Text("suggested", style="magenta"),
