@@ -2,7 +2,7 @@
 
 The root app and its global options live here; each command group has a module of its own
 (`importing`, `export`, `queues`, `datasets`, `evals`, `prompts`, `judges`, `insights`,
-`review`), sharing `common` (failures and exit codes, settings, the database) and `output`
+`review`, `serve`), sharing `common` (failures and exit codes, settings, the database) and `output`
 (a result as a table or as JSON). Exit codes: see `reviewer.cli.common`.
 """
 
@@ -34,6 +34,7 @@ from reviewer.cli.judges import judges_app
 from reviewer.cli.prompts import prompts_app
 from reviewer.cli.queues import queues_app
 from reviewer.cli.review import review_cmd, run_app, summary
+from reviewer.cli.serve import serve_app
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -126,6 +127,7 @@ app.add_typer(judges_app, name="judges")
 app.command("report")(report_cmd)
 app.add_typer(themes_app, name="themes")
 app.command("stats")(stats_cmd)
+app.add_typer(serve_app, name="serve")
 
 
 def main() -> None:
