@@ -138,6 +138,9 @@ class Screen:
         self.screen = pyte.Screen(columns, rows)
         self.stream = pyte.ByteStream(self.screen)
 
+    def resize(self, columns: int, rows: int) -> None:
+        self.screen.resize(rows, columns)
+
     def feed(self, data: bytes) -> None:
         self.stream.feed(data)
 
