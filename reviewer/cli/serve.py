@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reviewer.cli.common import engine, fail, settings
+from reviewer.cli.common import engine, fail, find_queue, settings
 from reviewer.cli.output import Column, emit
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -120,6 +120,10 @@ def add_reviewer_cmd(
         str,
         typer.Option("--public-url", help="The server's URL, for the login link."),
     ] = DEFAULT_URL,
+    queue: Annotated[
+        str | None,
+        typer.Option("--queue", help="The link opens this queue (default: the home screen)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Let NAME log in: prints their login link and token, once (only a hash is kept)."""
@@ -132,11 +136,16 @@ def add_reviewer_cmd(
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"--public-url {public_url!r}: expected http(s)://HOST[:PORT]")
+        if queue is not None:
+            find_queue(current, queue)
         token = add_reviewer(_reviewers_file(current), name)
     except (ValueError, ReviewersError) as exc:
         fail(str(exc))
+    from urllib.parse import quote
+
     name = name.strip()
-    link = f"{parts.scheme}://{parts.netloc}/login#token={token}"
+    opens = f"?queue={quote(queue, safe='')}" if queue else ""
+    link = f"{parts.scheme}://{parts.netloc}/login{opens}#token={token}"
     if json_out:
         emit({"name": name, "token": token, "login_url": link}, json=True)
         return

@@ -78,7 +78,11 @@ def test_a_broken_reviewers_file_lets_nobody_in_and_says_why(ws: Path) -> None:
     assert running.who(token) is not None
     path.write_text("reviewers: [oops\n", encoding="utf-8")
     assert running.who(token) is None
-    assert running.error is not None and str(path) in running.error and "not valid YAML" in running.error
+    assert (
+        running.error is not None
+        and str(path) in running.error
+        and "not valid YAML" in running.error
+    )
     path.write_text("reviewers:\n  ana: {token_sha256: short}\n", encoding="utf-8")
     with pytest.raises(ReviewersError, match=r"'ana': token_sha256: expected 64 hex digits"):
         load_reviewers(path)
@@ -108,12 +112,21 @@ def test_the_serve_commands(ws: Path) -> None:
     assert code == EXIT_OK and shown["name"] == "ben"
     assert shown["login_url"] == f"https://review.example.org/login#token={shown['token']}"
 
+    (ws / "queues" / "thumbs-down.yaml").write_text("name: thumbs-down\n", encoding="utf-8")
+    code, out, _ = invoke(ws, "serve", "add-reviewer", "cy", "--queue", "thumbs-down", "--json")
+    assert orjson.loads(out)["login_url"].startswith(
+        "http://127.0.0.1:8080/login?queue=thumbs-down#token=rvw_"
+    )
+    code, _, err = invoke(ws, "serve", "add-reviewer", "dan", "--queue", "nope")
+    assert code == EXIT_USAGE and "no queue named 'nope'" in err
+    assert "dan" not in load_reviewers(reviewers_path(ws))  # nothing added
+
     code, out, _ = invoke(ws, "serve", "reviewers", "--json")
     listed = orjson.loads(out)["reviewers"]
-    assert [r["name"] for r in listed] == ["ana", "ben"]
+    assert [r["name"] for r in listed] == ["ana", "ben", "cy"]
     assert all(set(r) == {"name", "added"} for r in listed)  # no hash, no token
     code, out, _ = invoke(ws, "serve", "reviewers")
-    assert out.splitlines()[0].split() == ["reviewer", "added"] and len(out.splitlines()) == 3
+    assert out.splitlines()[0].split() == ["reviewer", "added"] and len(out.splitlines()) == 4
 
     code, _, err = invoke(ws, "serve", "add-reviewer", "ana")
     assert code == EXIT_USAGE and "ana is already a reviewer" in err
