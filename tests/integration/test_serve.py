@@ -247,6 +247,18 @@ async def test_closing_a_tab_loses_nothing_and_reopening_resumes(
         await again.close()
 
 
+async def test_tabs_past_max_tabs_are_told_so(workspace: Path) -> None:
+    with serve(workspace, sqlite_url(workspace), ("ana",), "--max-tabs", "1") as served:
+        first = await logged_in(served.url, served.tokens["ana"], QUEUE)
+        await first.wait_for(HEADER)
+        second = await logged_in(served.url, served.tokens["ana"], QUEUE)
+        await asyncio.wait_for(second.closed.wait(), 30)
+        assert "The server runs 1 tabs, its most (--max-tabs)" in second.screen.text()
+        assert len(served.app_pids()) == 1 and not first.closed.is_set()
+        await second.close()
+        await first.close()
+
+
 async def ten_reviewers(served_url: str, tokens: dict[str, str], engine: Engine) -> None:
     """Ten tabs, each its reviewer's, on one queue of 30 items with one review each: three
     verdicts each, every tab typing at once."""
