@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from reviewer.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, app
 from reviewer.datasets.store import import_items
 from reviewer.evals import finetune
+from reviewer.evals.prices import Price, PriceTable
 from tests.fake_llm import Fail, FakeLLM, Vanish, last_user_text
 
 REPO = Path(__file__).resolve().parents[2]
@@ -487,6 +488,13 @@ def test_ft_model_ids_go_to_the_openai_provider() -> None:
     assert finetune.split_model(tuned) == ("openai", tuned)
 
 
+def test_tuned_models_are_priced_as_their_base_s_fine_tuned_inference() -> None:
+    prices = PriceTable.load()
+    assert prices.find("ft:gpt-4o-mini-2024-07-18:org::abc123") == Price(0.30, 1.20)
+    assert prices.find("ft:gpt-4o-2024-08-06:org:clara:x1") == Price(3.75, 15.00)
+    assert prices.find("gpt-4o-mini") == Price(0.15, 0.60)
+
+
 def test_after_success_the_eval_compares_base_and_tuned_and_the_tuned_one_wins(
     ws: Path, engine: Engine, server: FakeLLM
 ) -> None:
@@ -501,6 +509,7 @@ def test_after_success_the_eval_compares_base_and_tuned_and_the_tuned_one_wins(
     assert runs[tuned]["provider"] == "openai"
     # the tuned model knows every answer but c3's (whose question is not a Q{i}?)
     assert (runs["gpt-4o-mini"]["summary"]["passed"], runs[tuned]["summary"]["passed"]) == (0, 15)
+    assert runs[tuned]["summary"]["cost_usd"] > 0
     asked = {r.model for r in server.log("/v1/chat/completions")}
     assert asked == {"gpt-4o-mini", tuned}
 
