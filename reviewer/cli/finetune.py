@@ -4,7 +4,7 @@ get the command that evaluates the tuned model against its base on the held-out 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -28,9 +28,16 @@ finetune_app = typer.Typer(
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 
-def _failed(exc: Any) -> None:
+def _shown(text: str) -> str:
+    """Text that may hold what a server said, with its control characters made visible."""
+    from reviewer.tui.literal import literal
+
+    return literal(text)
+
+
+def _failed(exc: Any) -> NoReturn:
     """Exit with the message of a FinetuneError: 2 when nothing could be done, else 1."""
-    fail(str(exc), EXIT_USAGE if exc.usage else EXIT_REJECTED)
+    fail(_shown(str(exc)), EXIT_USAGE if exc.usage else EXIT_REJECTED)
 
 
 def _job_dict(view: Any, command: str | None) -> dict[str, Any]:
@@ -57,7 +64,7 @@ def _job_lines(view: Any, command: str | None) -> list[str]:
         lines.append(f"next, on the held-out cases: {command}")
     elif not view.final and view.job_id:
         lines.append(f"follow it: reviewer finetune status {view.job_id} --wait")
-    return lines
+    return [_shown(line) for line in lines]
 
 
 @finetune_app.command("start")
@@ -210,7 +217,7 @@ def _follow(opened: Any, job: str, wait: bool, interval: float, json_out: bool) 
         if json_out:
             return
         tokens = f" · {view.trained_tokens:,} trained tokens" if view.trained_tokens else ""
-        typer.echo(f"{view.job_id}: {view.status}{tokens}", err=True)
+        typer.echo(_shown(f"{view.job_id}: {view.status}{tokens}"), err=True)
 
     try:
         return wait_for(opened, job, interval=interval, on_change=change)
@@ -231,12 +238,12 @@ def _list(opened: Any, refresh_all: bool, json_out: bool) -> None:
         {"jobs": jobs},
         json=json_out,
         columns=[
-            Column("job", lambda j: j.job_id or f"record {j.id}"),
-            Column("base", "base_model"),
-            Column("dataset", "dataset_label"),
+            Column("job", lambda j: _shown(j.job_id or f"record {j.id}")),
+            Column("base", lambda j: _shown(j.base_model)),
+            Column("dataset", lambda j: _shown(j.dataset_label)),
             Column("method", "method"),
-            Column("status", "status"),
-            Column("tuned model", lambda j: j.fine_tuned_model or "-"),
+            Column("status", lambda j: _shown(j.status)),
+            Column("tuned model", lambda j: _shown(j.fine_tuned_model or "-")),
             Column("age", lambda j: age(j.created_at), align="right"),
         ],
         rows=jobs,

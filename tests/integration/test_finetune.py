@@ -303,6 +303,18 @@ def test_a_failed_job_is_recorded_with_its_error(
     assert "error: invalid_training_file: The job failed: line 3 is too long." in text_.stdout
 
 
+def test_what_the_server_says_reaches_the_terminal_with_its_escapes_visible(
+    ws: Path, engine: Engine, server: FakeLLM
+) -> None:
+    server.finetune.failure = ("bad\x1b[2J", "\x1b]52;c;aGk=\x07 oops")
+    job_id = started(ws, engine)["job"]["job_id"]
+    result = cli(ws, engine, "finetune", "status", job_id, "--wait", "--interval", "0")
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "error: bad\\x1b[2J: \\x1b]52;c;aGk=\\x07 oops" in result.stdout
+    listed = cli(ws, engine, "finetune", "status")
+    assert "\x1b" not in listed.output
+
+
 def test_cancel_asks_the_provider_and_records_it(ws: Path, engine: Engine, server: FakeLLM) -> None:
     job_id = started(ws, engine)["job"]["job_id"]
     result = cli(ws, engine, "finetune", "cancel", job_id, "--json")
@@ -526,9 +538,10 @@ def test_ctrl_c_stops_waiting_not_the_job(ws: Path, engine: Engine, server: Fake
     process = reviewer(ws, engine, "finetune", "status", job_id, "--wait", "--interval", "600")
     try:
         deadline = time.monotonic() + 60
-        while not server.log(path) and time.monotonic() < deadline:
+        # the first retrieval recorded: the command now sleeps until the next
+        while rows(engine)[0]["status"] != "queued" and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert server.log(path)
+        assert len(server.log(path)) == 1
     finally:
         process.send_signal(signal.SIGINT)
         _out, err = process.communicate(timeout=60)
