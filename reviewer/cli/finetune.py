@@ -201,9 +201,24 @@ def status_cmd(
             view = _follow(opened, job, wait, interval, json_out)
         except FinetuneError as exc:
             _failed(exc)
-        command = eval_command(view, last_prompt(opened, view.dataset_name))
+        prompt = last_prompt(opened, view.dataset_name)
+        command = eval_command(view, prompt, _provider_of(current, prompt))
     emit(_job_dict(view, command), json=json_out, text=lambda: _job_lines(view, command))
     raise typer.Exit(EXIT_REJECTED if view.status in ("failed", "cancelled") else EXIT_OK)
+
+
+def _provider_of(current: Any, prompt: str | None) -> str | None:
+    """The provider of the workspace's prompt file `prompt` (None when it cannot be read)."""
+    from reviewer.evals.prompts import PromptError, load_prompt
+
+    for suffix in (".yaml", ".yml"):
+        path = current.workspace / "prompts" / f"{prompt}{suffix}"
+        if prompt and path.is_file():
+            try:
+                return str(load_prompt(path).provider)
+            except PromptError:
+                return None
+    return None
 
 
 def _follow(opened: Any, job: str, wait: bool, interval: float, json_out: bool) -> Any:

@@ -677,14 +677,18 @@ def last_prompt(engine: Engine, dataset: str) -> str | None:
     return None if row is None else str(row.prompt_name)
 
 
-def eval_command(view: JobView, prompt: str | None) -> str | None:
-    """The command that compares the tuned model with its base on the held-out split."""
+def eval_command(
+    view: JobView, prompt: str | None, prompt_provider: str | None = None
+) -> str | None:
+    """The command that compares the tuned model with its base on the held-out split. The
+    models carry `openai:` when the prompt runs on another provider."""
     if view.fine_tuned_model is None:
         return None
     split = " --split test" if view.split == "train" else ""
+    on = f"{view.provider}:" if prompt_provider not in (None, view.provider) else ""
     return (
         f"reviewer eval {prompt or 'PROMPT'} -d {view.dataset_name}{split} "
-        f"-m {view.base_model} -m {view.fine_tuned_model}"
+        f"-m {on}{view.base_model} -m {on}{view.fine_tuned_model}"
     )
 
 

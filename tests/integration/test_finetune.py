@@ -268,6 +268,28 @@ def test_status_follows_the_job_and_records_the_tuned_model(
     assert line.split()[:6] == [job_id, "gpt-4o-mini", "ds@1/train", "sft", "succeeded", tuned]
 
 
+def test_the_list_shows_jobs_as_last_retrieved_and_refresh_retrieves_the_running_ones(
+    ws: Path, engine: Engine, server: FakeLLM
+) -> None:
+    sft = started(ws, engine)["job"]["job_id"]
+    dpo = started(ws, engine, "--method", "dpo")["job"]["job_id"]
+    cli(ws, engine, "finetune", "cancel", sft)
+    before = orjson.loads(cli(ws, engine, "finetune", "status", "--json").stdout)
+    assert [(j["job_id"], j["status"]) for j in before["jobs"]] == [
+        (dpo, "validating_files"),
+        (sft, "cancelled"),
+    ]
+    result = cli(ws, engine, "finetune", "status", "--refresh", "--json")
+    assert result.exit_code == EXIT_OK, result.output
+    after = orjson.loads(result.stdout)
+    assert [(j["job_id"], j["status"]) for j in after["jobs"]] == [
+        (dpo, "queued"),
+        (sft, "cancelled"),
+    ]
+    retrieved = [r.path for r in server.log() if r.path.startswith("/v1/fine_tuning/jobs/")]
+    assert retrieved == [f"/v1/fine_tuning/jobs/{sft}/cancel", f"/v1/fine_tuning/jobs/{dpo}"]
+
+
 def test_wait_polls_until_the_job_ends_and_says_each_status(
     ws: Path, engine: Engine, server: FakeLLM
 ) -> None:
@@ -529,6 +551,15 @@ def test_after_success_the_eval_compares_base_and_tuned_and_the_tuned_one_wins(
     status = cli(ws, engine, "finetune", "status", job_id, "--json")
     assert orjson.loads(status.stdout)["eval_command"] == (
         f"reviewer eval support -d ds --split test -m gpt-4o-mini -m {tuned}"
+    )
+    # a prompt on another provider: the models name theirs
+    prompt = ws / "prompts" / "support.yaml"
+    prompt.write_text(
+        PROMPT.replace("openai", "anthropic").replace("gpt-4o-mini", "claude-haiku-4-5")
+    )
+    status = cli(ws, engine, "finetune", "status", job_id, "--json")
+    assert orjson.loads(status.stdout)["eval_command"] == (
+        f"reviewer eval support -d ds --split test -m openai:gpt-4o-mini -m openai:{tuned}"
     )
 
 
