@@ -382,6 +382,7 @@ class EvalRun(SQLModel, table=True):
     finished_at: str | None = None
     created_by: str | None = None
     summary: str | None = _text()  # JSON: pass rate, cost, latency percentiles...
+    split: str | None = None  # train | test: the run used only that split's items (schema 4)
 
 
 class EvalResult(SQLModel, table=True):

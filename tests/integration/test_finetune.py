@@ -6,6 +6,7 @@ nothing can start, a start cut off part-way, and the eval that compares base and
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -529,25 +530,34 @@ def test_tuned_models_are_priced_as_their_base_s_fine_tuned_inference() -> None:
     assert prices.find("gpt-4o-mini") == Price(0.15, 0.60)
 
 
-def test_after_success_the_eval_compares_base_and_tuned_and_the_tuned_one_wins(
+def test_after_success_the_printed_eval_compares_base_and_tuned_on_the_held_out_split(
     ws: Path, engine: Engine, server: FakeLLM
 ) -> None:
     job_id = started(ws, engine)["job"]["job_id"]
     done = cli(ws, engine, "finetune", "status", job_id, "--wait", "--interval", "0", "--json")
     tuned = orjson.loads(done.stdout)["fine_tuned_model"]
-    result = cli(
-        ws, engine, "eval", "support", "-d", "ds", "-m", "gpt-4o-mini", "-m", tuned, "--json"
-    )
+    command = orjson.loads(done.stdout)["eval_command"]
+    assert command == f"reviewer eval PROMPT -d ds --split test -m gpt-4o-mini -m {tuned}"
+
+    args = shlex.split(command.replace("PROMPT", "support"))[1:]
+    result = cli(ws, engine, *args, "--json")
     assert result.exit_code == EXIT_OK, result.output
     runs = {run["model"]: run for run in orjson.loads(result.stdout)["runs"]}
     assert runs[tuned]["provider"] == "openai"
-    # the tuned model knows every answer but c3's (whose question is not a Q{i}?)
-    assert (runs["gpt-4o-mini"]["summary"]["passed"], runs[tuned]["summary"]["passed"]) == (0, 15)
+    # only the 3 held-out cases (c13-c15), none of which the model was trained on
+    assert (runs["gpt-4o-mini"]["summary"]["n"], runs[tuned]["summary"]["n"]) == (3, 3)
+    assert (runs["gpt-4o-mini"]["summary"]["passed"], runs[tuned]["summary"]["passed"]) == (0, 3)
     assert runs[tuned]["summary"]["cost_usd"] > 0
-    asked = {r.model for r in server.log("/v1/chat/completions")}
-    assert asked == {"gpt-4o-mini", tuned}
+    asked = [(r.model, last_user_text(r.body)) for r in server.log("/v1/chat/completions")]
+    assert sorted(asked) == sorted(
+        (model, f"Q{i}?") for model in ("gpt-4o-mini", tuned) for i in (13, 14, 15)
+    )
+    trained_on = {
+        line["messages"][-2]["content"] for line in server.finetune.lines(runs_file(engine))
+    }
+    assert not trained_on & {"Q13?", "Q14?", "Q15?"}
 
-    # the suggested command names the prompt last evaluated on the dataset
+    # the suggested command now names the prompt last evaluated on the dataset
     status = cli(ws, engine, "finetune", "status", job_id, "--json")
     assert orjson.loads(status.stdout)["eval_command"] == (
         f"reviewer eval support -d ds --split test -m gpt-4o-mini -m {tuned}"
@@ -561,6 +571,10 @@ def test_after_success_the_eval_compares_base_and_tuned_and_the_tuned_one_wins(
     assert orjson.loads(status.stdout)["eval_command"] == (
         f"reviewer eval support -d ds --split test -m openai:gpt-4o-mini -m openai:{tuned}"
     )
+
+
+def runs_file(engine: Engine) -> str:
+    return str(rows(engine)[0]["file_id"])
 
 
 def test_ctrl_c_stops_waiting_not_the_job(ws: Path, engine: Engine, server: FakeLLM) -> None:
