@@ -167,18 +167,12 @@ def split_model(value: str) -> tuple[str, str]:
 
 
 def check_provider(provider: str) -> None:
-    """FinetuneError for a provider without a fine-tuning API."""
-    if provider == "openai":
-        return
-    if provider == "anthropic":
+    """FinetuneError for a provider without a fine-tuning API (anthropic, echo)."""
+    if provider != "openai":
         raise FinetuneError(
-            "anthropic has no fine-tuning API: reviewer fine-tunes through OpenAI's API "
+            f"{provider} has no fine-tuning API: reviewer fine-tunes through OpenAI's API "
             "(--model gpt-4o-mini, say; OPENAI_BASE_URL for a server offering the same API)"
         )
-    raise FinetuneError(
-        f"{provider} has no fine-tuning API: reviewer fine-tunes through OpenAI's API "
-        "(--model gpt-4o-mini, say; OPENAI_BASE_URL for a server offering the same API)"
-    )
 
 
 def openai_client(base_url: str | None = None) -> Any:

@@ -228,6 +228,22 @@ def test_dpo_uploads_preference_pairs_and_creates_a_dpo_job(
     assert rows(engine)[0]["method"] == "dpo"
 
 
+def test_redact_masks_personal_data_in_the_uploaded_file(
+    tmp_path: Path, engine: Engine, server: FakeLLM
+) -> None:
+    items = small_dataset()
+    items[0]["messages"] = [{"role": "user", "content": "Q0? Write to emma@example.com"}]
+    ws = workspace(tmp_path, engine, items)
+    plain = started(ws, engine)
+    masked = started(ws, engine, "--redact")
+    assert masked["uploaded"] is True and masked["job"]["file_id"] != plain["job"]["file_id"]
+    first = server.finetune.lines(masked["job"]["file_id"])[0]
+    assert first["messages"][0]["content"] == "Q0? Write to [email]"
+    assert (
+        "emma@example.com" in orjson.dumps(server.finetune.lines(plain["job"]["file_id"])).decode()
+    )
+
+
 # -- following the job ----------------------------------------------------------------------------
 
 
