@@ -113,6 +113,37 @@ def serve_cmd(
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+@serve_app.command("app", hidden=True)
+def tab_app_cmd(
+    queue: Annotated[str | None, typer.Argument(help="Open this queue.")] = None,
+) -> None:
+    """One browser tab's app, as the server starts it (REVIEWER_NAME set by the server); it
+    ends when the server does, even one killed at once."""
+    _exit_with_server()
+    from reviewer.cli.review import run_app
+
+    run_app(queue)
+
+
+def _exit_with_server() -> None:
+    """End this process when its parent (the server) is gone: a thread watches the parent id
+    (a killed server cannot close its tabs, and an app left behind would hold its item's claim
+    for 30 minutes more)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    server = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == server:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+
+
 @serve_app.command("add-reviewer")
 def add_reviewer_cmd(
     name: Annotated[str, typer.Argument(help="The reviewer's name, as reviews record it.")],

@@ -5,7 +5,7 @@ goes to the login page and anything else gets 401. The app page is textual-serve
 (its `textual.js`, xterm's stylesheet and the Roboto Mono font, all read from the installed
 textual-serve package and served from here: the page loads nothing from another host, and its
 Content-Security-Policy forbids it to). Each websocket is one browser tab: it starts one app
-process (`reviewer review`, with REVIEWER_NAME set to the session's reviewer) that speaks
+process (`reviewer serve app`, the app as `reviewer review` runs it, with REVIEWER_NAME set to the session's reviewer) that speaks
 textual-serve's protocol over its standard input and output, and ends it when the tab closes.
 """
 
@@ -70,7 +70,7 @@ class ServeOptions:
     #: The app of one tab (REVIEWER_NAME, REVIEWER_WORKSPACE and REVIEWER_DATABASE_URL are set
     #: for it in its environment).
     command: list[str] = field(
-        default_factory=lambda: [sys.executable, "-m", "reviewer.cli", "review"]
+        default_factory=lambda: [sys.executable, "-m", "reviewer.cli", "serve", "app"]
     )
 
     @property
@@ -125,6 +125,9 @@ class TabApp(AppService):
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=self._build_environment(width=width, height=height),
+            # Ctrl+C at the server's terminal goes to the server alone, which then closes every
+            # tab in order (each app quits, releasing the item it was only looking at)
+            start_new_session=True,
         )
         assert process.stdin is not None
         self._stdin = process.stdin

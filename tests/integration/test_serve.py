@@ -247,6 +247,28 @@ async def test_closing_a_tab_loses_nothing_and_reopening_resumes(
         await again.close()
 
 
+async def test_a_killed_server_leaves_no_app_running(workspace: Path, engine: Engine) -> None:
+    with serve(workspace, sqlite_url(workspace), ("ana",)) as served:
+        tab = await logged_in(served.url, served.tokens["ana"], QUEUE)
+        await tab.wait_for(HEADER)
+        await tab.press("p")
+        await until(lambda: len(verdicts(engine)) == 1, what="the verdict")
+        (app,) = served.app_pids()
+        served.process.kill()  # kill -9: no tab is closed in order
+        served.process.wait()
+
+        def gone() -> bool:
+            try:
+                with open(f"/proc/{app}/stat") as f:
+                    return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # ended, not reaped
+            except FileNotFoundError:
+                return True
+
+        await until(gone, 30, "the tab's app to end with the server")
+        await tab.close()
+    assert [(v[0], v[2]) for v in verdicts(engine)] == [("ana", "pass")]
+
+
 async def test_tabs_past_max_tabs_are_told_so(workspace: Path) -> None:
     with serve(workspace, sqlite_url(workspace), ("ana",), "--max-tabs", "1") as served:
         first = await logged_in(served.url, served.tokens["ana"], QUEUE)
