@@ -337,8 +337,11 @@ def queue_definition(run: Any, queue_name: str) -> dict[str, Any]:
     }
 
 
-def _write_records(engine: Engine, records: list[Record], label: str) -> tuple[int, int, int]:
-    """Write records with the bulk writer as one import; (import id, imported, duplicates)."""
+def write_records(
+    engine: Engine, records: list[Record], label: str, source_format: str = SOURCE_FORMAT
+) -> tuple[int, int, int]:
+    """Write records (all of `source_format`) with the bulk writer as one import; (import id,
+    imported, duplicates)."""
     from reviewer.ingest.pipeline import now_text
 
     counts = {"imported": 0, "duplicates": 0}
@@ -374,7 +377,7 @@ def _write_records(engine: Engine, records: list[Record], label: str) -> tuple[i
             "files": [
                 {
                     "path": label,
-                    "format": SOURCE_FORMAT,
+                    "format": source_format,
                     "lines": len(records),
                     "records": counts["imported"] + counts["duplicates"],
                     "imported": counts["imported"],
@@ -426,7 +429,7 @@ def send_to_queue(engine: Engine, workspace: Path, run_id: int, queue_name: str)
         eval_record(run, row, items.get(str(row.item_id)), prompt, position)
         for position, row in enumerate(rows, start=1)
     ]
-    import_id, imported, duplicates = _write_records(engine, records, f"eval run {run_id}")
+    import_id, imported, duplicates = write_records(engine, records, f"eval run {run_id}")
     if created:
         path.parent.mkdir(parents=True, exist_ok=True)
         header = (
