@@ -130,7 +130,7 @@ def parents_from_item(engine: Engine, dataset: str, item_id: str) -> list[Parent
     items = _items(engine, dataset)
     wanted = item_id.strip()
     for item in items:
-        if wanted in (str(item["id"]), str(item["row_id"]), f"{dataset}/{wanted}"):
+        if wanted in (str(item["id"]), str(item["row_id"]), f"{dataset}/{item['row_id']}"):
             return [_parent_of_item(item)]
     shown = ", ".join(str(i["id"]) for i in items[:5]) + (", ..." if len(items) > 5 else "")
     raise GenerateError(f"no item {item_id!r} in dataset {dataset} (items: {shown or 'none'})")
