@@ -165,3 +165,31 @@ async def test_no_model_configured_is_said_in_the_dialog(
         await press(pilot, "escape")
         assert isinstance(app.screen, DatasetsScreen)
     assert not (workspace / "queues" / f"{QUEUE}.yaml").exists()
+
+
+async def test_esc_cancels_a_running_generation_and_enter_resumes_it(
+    workspace, ws_engine, tmp_path, fake
+):
+    with_dataset(ws_engine, tmp_path)
+    app = make_app(ws_engine, workspace, sync_on_start=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "d", "enter", "G")
+        dialog = app.screen
+        assert isinstance(dialog, GenerateDialog)
+        dialog.query_one("#generate-n", Input).value = "12"  # two requests: 10, then 2
+        fake.answer_first(1)  # the second one hangs
+        await pilot.press("enter")
+        for _ in range(1200):  # until the second request is on its way (at most a minute)
+            if fake.count >= 2:
+                break
+            await pilot.pause(0.05)
+        assert fake.count == 2 and dialog.state == "running"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert dialog.state == "idle" and app.screen is dialog
+        assert "cancelled: the answers so far are cached, a new run resumes" in screen_text(app)
+        fake.answer_first(None)
+        await press(pilot, "enter")
+        assert fake.count == 3  # only the request that was cut off is asked again
+        assert "12 asked · 12 new" in screen_text(app)
