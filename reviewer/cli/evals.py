@@ -71,6 +71,12 @@ def eval_cmd(
         bool,
         typer.Option("--no-cache", help="Call the models even for answers already in the cache."),
     ] = False,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split", help="Run on this split of the dataset only: train or test (default: all)."
+        ),
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the outcome as one JSON object.")
     ] = False,
@@ -89,6 +95,8 @@ def eval_cmd(
         fail(f"--fail-under is a pass rate from 0 to 1 (0.9 for 90%), not {fail_under:g}")
     if timeout <= 0:
         fail("--timeout is a number of seconds above 0")
+    if split is not None and split not in ("train", "test"):
+        fail(f"--split is train or test, not {split!r}")
     current = settings()
     path = find_prompt(current, prompt)
     try:
@@ -121,6 +129,7 @@ def eval_cmd(
                 workspace=current.workspace,
                 timeout=timeout,
                 by=reviewer_name(current),
+                split=split,
             )
         result = compare_eval(
             opened,
@@ -131,6 +140,7 @@ def eval_cmd(
             dataset=dataset,
             version=version,
             fail_under=fail_under,
+            split=split,
         )
     except (DatasetError, ProviderError, PromptError, PriceError) as exc:
         fail(str(exc))
@@ -161,9 +171,10 @@ def _lines(current: Any, result: Any) -> list[str]:
     lines: list[str] = []
     if result.runs:
         first = result.runs[0][1]
+        part = f" ({result.split} split)" if result.split else ""
         lines.append(
             f"{result.prompt} ({result.prompt_hash[:8]}) on {result.dataset} "
-            f"v{first.dataset_version}: {first.summary.cases} cases"
+            f"v{first.dataset_version}{part}: {first.summary.cases} cases"
         )
     width = max([len(o.model) for o, _c in result.runs] + [5])
     for o, c in result.runs:

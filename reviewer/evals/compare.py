@@ -212,6 +212,7 @@ class Comparison:
     baseline: Baseline
     cases: list[Case]
     summary: Summary
+    split: str | None = None  # the run used only this split's items
 
     @property
     def graders_changed(self) -> bool:
@@ -228,6 +229,7 @@ class Comparison:
             "prompt": self.prompt_name,
             "dataset": self.dataset,
             "dataset_version": self.dataset_version,
+            "split": self.split,
             "provider": self.provider,
             "model": self.model,
             "baseline": self.baseline.to_dict(),
@@ -249,6 +251,7 @@ class EvalComparison:
     version: int | None  # the version asked for (None: the latest)
     fail_under: float | None
     runs: list[tuple[RunOutcome, Comparison]]
+    split: str | None = None  # train | test: the runs used only that split's items
 
     @property
     def dataset_version(self) -> int | None:
@@ -293,6 +296,7 @@ class EvalComparison:
             "prompt_hash": self.prompt_hash,
             "dataset": self.dataset,
             "dataset_version": self.dataset_version,
+            "split": self.split,
             "fail_under": self.fail_under,
             "ok": self.ok,
             "errors": self.errors(),
@@ -471,6 +475,8 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
                 .order_by(RUNS.c.id.desc())
             )
         )
+    # a run on one split is compared with runs on that split or on the whole dataset
+    earlier = [r for r in earlier if r.split is None or r.split == run.split]
     other = [r for r in earlier if r.prompt_hash != run.prompt_hash]
     chosen = _pick(other, run.model) if other else _pick(earlier, run.model)
     return int(chosen.id) if chosen is not None else None
@@ -638,6 +644,7 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
         baseline=baseline,
         cases=cases,
         summary=summary,
+        split=run.split,
     )
 
 
@@ -667,6 +674,7 @@ def compare_eval(
     dataset: str,
     version: int | None = None,
     fail_under: float | None = None,
+    split: str | None = None,
 ) -> EvalComparison:
     """Each run of an eval (one per model) against its baseline."""
     return EvalComparison(
@@ -677,6 +685,7 @@ def compare_eval(
         version=version,
         fail_under=fail_under,
         runs=[(outcome, compare(engine, outcome.run_id)) for outcome in outcomes],
+        split=split,
     )
 
 

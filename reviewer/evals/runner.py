@@ -6,7 +6,8 @@ item, answers it from the response cache or by calling the model, grades the ans
 `EvalResult` per item and model as answers arrive; it returns one `RunOutcome` per model.
 
 - One `EvalRun` per model. Its `key` hashes the prompt hash, the dataset version hash, the
-  provider, the model, the params and the grader specs: a run started again with the same key
+  provider, the model, the params and the grader specs (and the split, for a run on one split
+  of the dataset: `split=`): a run started again with the same key
   continues the earlier one (unfinished, or finished when the cache is on). Items that have a
   result are not called again, so a killed run started again calls only what is missing; an
   item whose result was an error is tried again.
@@ -109,9 +110,15 @@ def run_key(
     model: str,
     params: dict[str, Any],
     grader_specs: list[dict[str, Any]],
+    *,
+    split: str | None = None,
 ) -> str:
-    """What makes two runs the same run (to continue a killed one)."""
-    return _digest(["run/v1", prompt_hash_, dataset_hash, provider, model, params, grader_specs])
+    """What makes two runs the same run (to continue a killed one). A run on one split of the
+    dataset is another run than one on all of it (a run on all of it keeps the key it had)."""
+    parts: list[Any] = ["run/v1", prompt_hash_, dataset_hash, provider, model, params, grader_specs]
+    if split is not None:
+        parts.append({"split": split})
+    return _digest(parts)
 
 
 def _now() -> str:
@@ -537,11 +544,26 @@ def cache_store(
         _insert(conn, CACHE, [row], ["key"], None)
 
 
-async def _pages(engine: Engine, dataset: str, number: int) -> AsyncIterator[list[dict[str, Any]]]:
-    """The version's items, a page at a time, each page read in a thread."""
+def _items(
+    engine: Engine, dataset: str, number: int, split: str | None
+) -> Iterator[dict[str, Any]]:
+    """The version's items (of one split when given), in order."""
     from reviewer.datasets.versions import iter_version_items
 
-    items: Iterator[dict[str, Any]] = iter_version_items(engine, dataset, number, batch=PAGE)
+    items = iter_version_items(engine, dataset, number, batch=PAGE)
+    return items if split is None else (i for i in items if i.get("split") == split)
+
+
+def count_items(engine: Engine, dataset: str, number: int, split: str | None) -> int:
+    """How many items of the version a run on `split` (None: all) has."""
+    return sum(1 for _item in _items(engine, dataset, number, split))
+
+
+async def _pages(
+    engine: Engine, dataset: str, number: int, split: str | None = None
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The version's items (of `split`), a page at a time, each page read in a thread."""
+    items = _items(engine, dataset, number, split)
     while True:
         page = await asyncio.to_thread(lambda: list(itertools.islice(items, PAGE)))
         if not page:
@@ -577,13 +599,18 @@ async def run_eval(
     timeout: float = DEFAULT_TIMEOUT,
     retry: RetryPolicy | None = None,
     by: str | None = None,
+    split: str | None = None,
 ) -> list[RunOutcome]:
     """Run `prompt` on a dataset version (the latest when None) with each of `models` (the
     prompt's model when None; `provider:model` picks another provider). One outcome per model,
-    in the order given. Raises DatasetError (unknown dataset or version) and ProviderError
-    (unknown provider, missing API key) before anything is called."""
+    in the order given. `split` (train or test) runs on that split's items only; it is part of
+    the run's identity. Raises DatasetError (unknown dataset or version, a bad split) and
+    ProviderError (unknown provider, missing API key) before anything is called."""
+    from reviewer.datasets.items import SPLITS, DatasetError
     from reviewer.datasets.versions import version_info
 
+    if split is not None and split not in SPLITS:
+        raise DatasetError(f"the split is {' or '.join(SPLITS)}, not {split!r}")
     info = await asyncio.to_thread(version_info, engine, dataset, version)
     if any(g.get("judge") for g in prompt.graders):  # judge files: filled in, noted in the run
         from reviewer.evals.assist import resolve_judge_graders
@@ -606,8 +633,14 @@ async def run_eval(
     for run in runs:
         values = {
             "key": run_key(
-                p_hash, info.hash, run.provider, run.model, state.params, prompt.graders
-            ),
+                p_hash,
+                info.hash,
+                run.provider,
+                run.model,
+                state.params,
+                prompt.graders,
+                split=split,
+            ),  # fmt: skip
             "prompt_name": prompt.name,
             "prompt_hash": p_hash,
             "dataset_name": dataset,
@@ -620,6 +653,7 @@ async def run_eval(
             "status": "running",
             "started_at": _now(),
             "created_by": by,
+            "split": split,
         }
         run.run_id, run.resumed, run.done = await asyncio.to_thread(
             _open_run, engine, values, cache
@@ -627,13 +661,16 @@ async def run_eval(
         if any(s.get("type") == "pairwise" for s in prompt.graders):
             base = await asyncio.to_thread(baseline_for, engine, run.run_id)
             run.baseline = {k: side.text for k, side in base.cases.items() if side.output}
-    state.total = info.item_count * len(runs)
+    count = info.item_count
+    if split is not None:
+        count = await asyncio.to_thread(count_items, engine, dataset, info.number, split)
+    state.total = count * len(runs)
     started = time.perf_counter()
     status = "failed"
     flusher = asyncio.create_task(state.writer.loop())
     try:
         try:
-            await _drive(state, runs, dataset, info.number, concurrency)
+            await _drive(state, runs, dataset, info.number, concurrency, split)
         except BaseExceptionGroup as group:  # a worker failed: raise what went wrong
             raise group.exceptions[0] from None
         status = "done"
@@ -660,7 +697,12 @@ async def run_eval(
 
 
 async def _drive(
-    state: _Eval, runs: list[_Model], dataset: str, number: int, concurrency: int
+    state: _Eval,
+    runs: list[_Model],
+    dataset: str,
+    number: int,
+    concurrency: int,
+    split: str | None = None,
 ) -> None:
     """Feed the jobs to `concurrency` workers (models interleaved) until all are done."""
     queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=max(1, concurrency) * 4)
@@ -674,7 +716,7 @@ async def _drive(
 
     async with asyncio.TaskGroup() as group:
         workers = [group.create_task(worker()) for _ in range(max(1, concurrency))]
-        async for page in _pages(state.engine, dataset, number):
+        async for page in _pages(state.engine, dataset, number, split):
             rendered: list[tuple[dict[str, Any], list[dict[str, Any]] | None, str | None]] = []
             for item in page:
                 try:

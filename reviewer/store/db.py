@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 
 #: The schema this release writes. Raise it together with a new entry in UPGRADES.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 #: UPGRADES[n] brings a database from version n-1 to n. Tables that are new in version n are
@@ -34,11 +34,33 @@ def _upgrade_3(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE review_events ADD COLUMN suggestion VARCHAR"))
 
 
+def _add_column(conn: Connection, table: str, column: str, kind: str) -> None:
+    """`ALTER TABLE table ADD COLUMN column kind`, unless the column is there already."""
+    if column not in {c["name"] for c in inspect(conn).get_columns(table)}:
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
+def _upgrade_4_eval_split(conn: Connection) -> None:
+    """The dataset split an eval run was limited to (`reviewer eval --split`)."""
+    _add_column(conn, "eval_runs", "split", "VARCHAR")
+
+
+def _upgrade_4_finetune(conn: Connection) -> None:
+    """Fine-tuning jobs: a new table only (`create_all` makes it), nothing to move."""
+
+
+def _upgrade_4(conn: Connection) -> None:
+    """Schema 4: each part's step."""
+    _upgrade_4_eval_split(conn)
+    _upgrade_4_finetune(conn)
+
+
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: lambda conn: (
         None
     ),  # review tables (themes, queue items, claims, review events, datasets): new tables only
     3: _upgrade_3,
+    4: _upgrade_4,
 }
 
 
