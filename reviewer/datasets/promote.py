@@ -15,6 +15,12 @@ item points at it (`review_event_id`): undoing the event marks the item removed.
 screen works through a `PromotingSession`: a review session that also promotes, and whose undo
 takes a promotion back.
 
+Generated cases (records of format `generated`, from `reviewer datasets generate`) are kept or
+dropped in their triage queue: `keep` is one event (verdict pass, the parent's themes) that puts
+the case into the queue's dataset, its source naming the parent, kind and model
+(`generated_origin`); `drop` is one event (verdict fail) and the case never enters a dataset
+(a bulk promotion skips it too). Undoing a keep takes the case back out, as for a promotion.
+
 Both end with a new dataset version when the dataset changed (`reviewer.datasets.versions`).
 A new case's split (train/test) is drawn from a hash of its source key: stable.
 """
