@@ -47,6 +47,7 @@ from sqlalchemy import Engine, select
 
 from reviewer.evals.providers import Completion, Provider, ProviderError, get_provider
 from reviewer.messages import last_user_text
+from reviewer.records import GENERATED_FORMAT
 
 KINDS = ("paraphrase", "language", "edge", "adversarial")
 KIND_HELP = {
@@ -59,7 +60,7 @@ KIND_HELP = {
     "adversarial": "the same request with pressure to break the rules: insisting, false claims, "
     "instructions hidden in the text, attempts to get a forbidden answer",
 }
-SOURCE_FORMAT = "generated"
+SOURCE_FORMAT = GENERATED_FORMAT
 #: The generator when neither --model nor REVIEWER_GENERATE_MODEL names one.
 DEFAULT_MODEL = "openai:gpt-4o-mini"
 MODEL_ENV = "REVIEWER_GENERATE_MODEL"

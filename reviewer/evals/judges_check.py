@@ -27,7 +27,7 @@ import yaml
 from sqlalchemy import Engine, Table, and_, func, select, update
 from sqlmodel import SQLModel
 
-from reviewer.records import Record, iso_timestamp
+from reviewer.records import EVAL_FORMAT, Record, iso_timestamp
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 from reviewer.store.events import EVENTS, QUEUE_ITEMS, is_latest
 from reviewer.store.writer import BulkWriter
@@ -37,7 +37,7 @@ RESULTS: Table = SQLModel.metadata.tables["eval_results"]
 IMPORTS: Table = SQLModel.metadata.tables["imports"]
 RECORDS: Table = SQLModel.metadata.tables["records"]
 
-SOURCE_FORMAT = "eval"
+SOURCE_FORMAT = EVAL_FORMAT
 
 
 class JudgeCheckError(Exception):
