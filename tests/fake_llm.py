@@ -499,6 +499,62 @@ class FakeLLM:
         }
 
 
+# -- generated test cases ---------------------------------------------------------------------------
+
+
+def _request_text(body: dict[str, Any]) -> str:
+    """Every text of a request (system and messages), as one string."""
+    parts = [body.get("system") if isinstance(body.get("system"), str) else ""]
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
+    return "\n".join(parts)
+
+
+def generated_cases(body: dict[str, Any]) -> Answer_:
+    """Deterministic generated variants for `reviewer datasets generate`: the request's
+    "Cases to write: paraphrase 2, edge 1 (3 in all)." line says how many of each kind; case j
+    of a kind is `<kind> <j>: <the case's input> [<words of its own>]` (j counting on after the
+    "Already written" ones), its expected answer `<kind> <j>: <the case's expected answer>` (null when it has
+    none). Anthropic requests (a `cases` tool) get the answer as the tool's input."""
+    import re
+
+    text = _request_text(body)
+    counts_line = re.search(r"Cases to write: (.*?) \(\d+ in all\)", text)
+    counts = (
+        [(kind, int(n)) for kind, n in re.findall(r"([a-z]+) (\d+)", counts_line.group(1))]
+        if counts_line
+        else []
+    )
+    source = text.split("Input (the last user message):\n", 1)[-1].split("\n\nExpected answer:")[0]
+    expected = text.split("Expected answer:\n", 1)[-1].split("\n\n")[0].strip()
+    marker = "Already written for this case (do not repeat them):"
+    earlier = text.split(marker, 1)[1].count("\n- ") if marker in text else 0
+    cases = []
+    for kind, n in counts:
+        for j in range(n):
+            number = earlier + j + 1
+            # words of its own, so no two variants (nor a variant and its case) are
+            # near-duplicates by the word-overlap rule
+            tag = " ".join(f"{kind}{number}x{i}" for i in range(2 + len(source.split()) // 2))
+            cases.append(
+                {
+                    "kind": kind,
+                    "input": f"{kind} {number}: {source} [{tag}]",
+                    "expected": None
+                    if expected == "(none given)"
+                    else f"{kind} {number}: {expected}",
+                }
+            )
+    answer = json.dumps({"cases": cases})
+    if any(t.get("name") == "cases" for t in body.get("tools") or []):
+        return {"content": "", "tool_calls": [{"name": "cases", "arguments": answer}]}
+    return answer
+
+
 # -- files and fine-tuning jobs ---------------------------------------------------------------------
 
 
