@@ -45,8 +45,15 @@ def _upgrade_4_eval_split(conn: Connection) -> None:
     _add_column(conn, "eval_runs", "split", "VARCHAR")
 
 
+def _upgrade_4_samples(conn: Connection) -> None:
+    """Eval strategies: how a run made its answers, and each case's samples."""
+    _add_column(conn, "eval_runs", "strategy", "TEXT")
+    _add_column(conn, "eval_results", "samples", "TEXT")
+
+
 def _upgrade_4(conn: Connection) -> None:
     _upgrade_4_eval_split(conn)
+    _upgrade_4_samples(conn)
 
 
 UPGRADES: dict[int, Callable[[Connection], None]] = {
