@@ -145,11 +145,12 @@ def _ms(value: float | None) -> str:
 
 
 def _usd(value: float | None) -> str:
+    """`$1.95`; below a dollar three significant digits (`$0.0296`); `—` when unknown."""
     if value is None:
         return "—"
-    if value == 0 or value >= 0.01:
+    if value == 0 or value >= 1:
         return f"${value:.2f}"
-    return f"${value:.{1 - math.floor(math.log10(abs(value)))}f}"
+    return f"${value:.{2 - math.floor(math.log10(abs(value)))}f}"
 
 
 HEADER = ("model", "strategy", "pass", "95% CI", "p50", "p95", "$/1k cases", "front")

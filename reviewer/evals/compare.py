@@ -434,6 +434,20 @@ def _side(row: Any) -> Side:
     )
 
 
+def answer_latencies(sides: Iterable[Side]) -> list[float]:
+    """The latency of every answer: a sampled case's samples one by one (each is one answer a
+    user waits for), else the case's."""
+    out: list[float] = []
+    for side in sides:
+        if side.samples and len(side.samples) > 1:
+            out.extend(
+                float(s["latency_ms"]) for s in side.samples if s.get("latency_ms") is not None
+            )
+        elif side.latency_ms is not None:
+            out.append(side.latency_ms)
+    return out
+
+
 def strategy_label(run: Any) -> str:
     """The label of a run's strategy (`single` for a plain run)."""
     recorded = _loads(getattr(run, "strategy", None), {})
@@ -502,8 +516,13 @@ def _items(engine: Engine, dataset: str, version: int) -> list[dict[str, Any]]:
         return []
 
 
-def _pick(rows: list[Any], model: str) -> Any:
-    """The latest of `rows` (newest first) with the same model, else the latest."""
+def _pick(rows: list[Any], model: str, strategy: str = "single") -> Any:
+    """The latest of `rows` (newest first) with the same model and strategy, else with the
+    same model and one plain call per case, else with the same model, else the latest."""
+    for wanted in dict.fromkeys((strategy, "single")):
+        for row in rows:
+            if row.model == model and strategy_label(row) == wanted:
+                return row
     for row in rows:
         if row.model == model:
             return row
@@ -529,7 +548,8 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
     # a run on one split is compared with runs on that split or on the whole dataset
     earlier = [r for r in earlier if r.split is None or r.split == run.split]
     other = [r for r in earlier if r.prompt_hash != run.prompt_hash]
-    chosen = _pick(other, run.model) if other else _pick(earlier, run.model)
+    strategy = strategy_label(run)
+    chosen = _pick(other, run.model, strategy) if other else _pick(earlier, run.model, strategy)
     return int(chosen.id) if chosen is not None else None
 
 
@@ -762,7 +782,7 @@ def summarize(run_id: int, baseline: Baseline, cases: list[Case], rows: list[Any
     s.baseline_pass_rate = s.baseline_passed / s.baseline_graded if s.baseline_graded else None
     s.cost_usd = _sum(c.new.cost_usd for c in cases)
     s.baseline_cost_usd = _sum(c.baseline.cost_usd for c in cases if c.baseline)
-    latencies = [c.new.latency_ms for c in cases if c.new.latency_ms is not None]
+    latencies = answer_latencies(c.new for c in cases)
     s.p50_ms = percentile(latencies, 50)
     s.p95_ms = percentile(latencies, 95)
     s.input_tokens = sum(r.input_tokens or 0 for r in rows)
@@ -792,7 +812,7 @@ def run_summary(engine: Engine, run_id: int) -> ModelSummary:
         for side, c in zip(sides, changes, strict=True)
         if c not in ("ungraded", "error") and side.passed
     )
-    latencies = [s.latency_ms for s in sides if s.latency_ms is not None]
+    latencies = answer_latencies(sides)
     return ModelSummary(
         run_id=run_id,
         provider=run.provider,

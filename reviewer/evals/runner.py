@@ -512,6 +512,7 @@ class _Eval:
             "cached": False,
             "error": job.error,
             "created_at": "",
+            "samples": None,  # every row of a batch has the same keys
         }
         if job.error is None and job.messages is not None and job.key is not None:
             try:

@@ -368,6 +368,56 @@ def _conversation(messages: list[dict[str, Any]]) -> str:
     return case_text({"messages": messages, "output": None}).rsplit("\n\nAnswer to grade:", 1)[0]
 
 
+def critique_request(messages: list[dict[str, Any]], draft: str) -> list[dict[str, Any]]:
+    """What the critic is asked: the conversation and the draft."""
+    return [
+        {"role": "system", "content": CRITIC_SYSTEM},
+        {"role": "user", "content": f"{_conversation(messages)}\n\nAnswer to review:\n{draft}"},
+    ]
+
+
+def revision_request(
+    messages: list[dict[str, Any]], draft: str, critique: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What the answering model is asked for its revision: the conversation, its draft, the
+    critique."""
+    problems = "\n".join(f"- {p}" for p in critique.get("problems") or []) or "- none"
+    return [
+        *messages,
+        {"role": "assistant", "content": draft},
+        {
+            "role": "user",
+            "content": (
+                f"A reviewer read your answer.\nProblems:\n{problems}\nAdvice: "
+                f"{critique.get('advice') or '-'}\n\nWrite your final answer to my previous "
+                "message with this in mind. Reply with the answer only."
+            ),
+        },
+    ]
+
+
+def pick_schema(n: int) -> dict[str, Any]:
+    """The judge's answer: the number of the best of n candidates, and why."""
+    return {
+        "type": "object",
+        "properties": {
+            "best": {"type": "integer", "enum": list(range(1, n + 1))},
+            "reason": {"type": "string"},
+        },
+        "required": ["best", "reason"],
+        "additionalProperties": False,
+    }
+
+
+def pick_request(messages: list[dict[str, Any]], texts: list[str]) -> list[dict[str, Any]]:
+    """What the judge is asked: the conversation and the numbered candidates."""
+    shown = "\n\n".join(f"[{i}]\n{t}" for i, t in enumerate(texts, 1))
+    return [
+        {"role": "system", "content": JUDGE_SYSTEM},
+        {"role": "user", "content": f"{_conversation(messages)}\n\nCandidate answers:\n\n{shown}"},
+    ]
+
+
 async def answer(
     strategy: Strategy,
     ctx: Context,
@@ -461,31 +511,12 @@ async def _self_critique(
     critic_provider, critic_model = (
         ctx.resolve(strategy.critic) if strategy.critic else (provider, model)
     )
-    asked = [
-        {"role": "system", "content": CRITIC_SYSTEM},
-        {
-            "role": "user",
-            "content": f"{_conversation(messages)}\n\nAnswer to review:\n{_text(draft.output)}",
-        },
-    ]
+    asked = critique_request(messages, _text(draft.output))
     params = {**CHECK_PARAMS, **structured_params(critic_provider, CRITIQUE_SCHEMA)}
     critique = await _step(
         ctx, attempt, "critique", critic_provider, critic_model, params, asked, k, CRITIQUE_SCHEMA
     )
-    found = attempt.steps[-1]["answer"] or {}
-    problems = "\n".join(f"- {p}" for p in found.get("problems") or []) or "- none"
-    revise = [
-        *messages,
-        {"role": "assistant", "content": _text(draft.output)},
-        {
-            "role": "user",
-            "content": (
-                f"A reviewer read your answer.\nProblems:\n{problems}\nAdvice: "
-                f"{found.get('advice') or '-'}\n\nWrite your final answer to my previous "
-                "message with this in mind. Reply with the answer only."
-            ),
-        },
-    ]
+    revise = revision_request(messages, _text(draft.output), attempt.steps[-1]["answer"] or {})
     revision = await _step(ctx, attempt, "revision", provider, model, ctx.params, revise, k)
     attempt.output = revision.output
     attempt.latency_ms = draft.latency_ms + critique.latency_ms + revision.latency_ms
@@ -505,20 +536,8 @@ async def _pick(
     texts = [_text(c.output) for c in candidates]
     if len(set(texts)) == 1:
         return 0, 0.0
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "best": {"type": "integer", "enum": list(range(1, len(texts) + 1))},
-            "reason": {"type": "string"},
-        },
-        "required": ["best", "reason"],
-        "additionalProperties": False,
-    }
-    shown = "\n\n".join(f"[{i}]\n{t}" for i, t in enumerate(texts, 1))
-    asked = [
-        {"role": "system", "content": JUDGE_SYSTEM},
-        {"role": "user", "content": f"{_conversation(messages)}\n\nCandidate answers:\n\n{shown}"},
-    ]
+    schema = pick_schema(len(texts))
+    asked = pick_request(messages, texts)
     params = {**CHECK_PARAMS, **structured_params(judge[0], schema)}
     done = await _step(
         ctx, attempt, "judge", judge[0], judge[1], params, asked, attempt.sample, schema
