@@ -116,9 +116,9 @@ class Strategy:
             parts.append(f"samples={self.samples}")
         return "+".join(parts) or "single"
 
-    def identity(self, resolve: Callable[[str], tuple[str, str]], provider: str, model: str) -> (
-        dict[str, Any] | None
-    ):  # fmt: skip
+    def identity(
+        self, resolve: Callable[[str], tuple[str, str]], provider: str, model: str
+    ) -> dict[str, Any] | None:
         """What makes two runs' strategies the same, defaults filled in (None: plain, so a
         plain run keeps the key it always had)."""
         if self.plain:

@@ -374,3 +374,62 @@ def test_prompt_file_strategy(
     assert (
         "support.yaml: line 8: best_of.n: Input should be greater than or equal to 2" in bad.stderr
     )
+
+
+def test_a_killed_sampled_cli_run_calls_only_the_answers_it_lacks(
+    engine: Engine,
+    tmp_path: Path,
+    ws: Path,  # noqa: F811
+    server: FakeLLM,  # noqa: F811
+) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.test_runner import REPO
+
+    make_dataset(engine, tmp_path, 4)
+    server.responder = Varying(flaky)
+    server.answer_first(6)
+    command = [
+        sys.executable, "-c", "from reviewer.cli import main; main()", "--workspace", str(ws),
+        "eval", "support", "-d", "ds", "--samples", "3", "--concurrency", "2",
+    ]  # fmt: skip
+    child = subprocess.Popen(
+        command, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        stored = 0
+        while stored < 6:  # the six answers are committed to the cache (every 0.2 s)
+            assert time.monotonic() < deadline and child.poll() is None
+            time.sleep(0.05)
+            with engine.connect() as conn:
+                stored = conn.execute(text("SELECT count(*) FROM response_cache")).scalar_one()
+    finally:
+        child.kill()
+        child.wait()
+
+    server.reset()
+    server.responder = Varying(flaky)
+    out = CliRunner().invoke(
+        app, ["--workspace", str(ws), "eval", "support", "-d", "ds", "--samples", "3", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    [run] = orjson.loads(out.stdout)["runs"]
+    assert run["resumed"] is True and server.count == 12 - 6
+    assert run["summary"]["n"] == 4 and run["summary"]["called"] == 6
+
+
+async def test_samples_on_postgres(pg_engine: Engine, tmp_path: Path, server: FakeLLM) -> None:  # noqa: F811
+    await test_samples_report_pass_at_k_and_flaky_cases(pg_engine, tmp_path, server)
+
+
+async def test_self_critique_on_postgres(
+    pg_engine: Engine,
+    tmp_path: Path,
+    server: FakeLLM,  # noqa: F811
+) -> None:
+    await test_self_critique_drafts_critiques_and_revises(pg_engine, tmp_path, server)

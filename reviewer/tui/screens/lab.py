@@ -142,7 +142,8 @@ class PromptLabScreen(Screen[None]):
                 id="lab.wrap", show=False, priority=True),
         Binding("enter", "open_case", "on a case: both outputs side by side, the reasons",
                 id="lab.case", show=False),
-        Binding("ctrl+t", "compare", "models × strategies", id="lab.compare", priority=True),
+        Binding("ctrl+t", "compare", "compare models × strategies (one table, the Pareto front)",
+                id="lab.compare", show=False, priority=True),
     ]  # fmt: skip
 
     app: ReviewerApp
@@ -232,7 +233,10 @@ class PromptLabScreen(Screen[None]):
                     yield Select([], prompt="dataset", id="lab-dataset", allow_blank=True)
                     yield Input(placeholder="model (blank: the prompt's)", id="lab-model")
                 yield ProgressBar(id="lab-progress", show_eta=False)
-                yield Static(Text("ctrl+r runs the eval", style="dim"), id="lab-summary")
+                yield Static(
+                    Text("ctrl+r runs the eval · ctrl+t compares models × strategies", style="dim"),
+                    id="lab-summary",
+                )
                 yield FitTable(
                     flex={"case", "question"},
                     id="lab-results",
