@@ -12,6 +12,13 @@ from reviewer.messages import Message
 #: Every timestamp is stored as UTC text of this fixed width, so text order is time order.
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
+#: Source formats of records this workspace made itself rather than imported: outputs sent to
+#: reviewers to check a judge (`eval`) and generated test inputs (`generated`). They are
+#: reviewed like any record but are not production calls: no insight counts them.
+EVAL_FORMAT = "eval"
+GENERATED_FORMAT = "generated"
+MADE_HERE_FORMATS = (EVAL_FORMAT, GENERATED_FORMAT)
+
 
 @dataclass(slots=True)
 class Record:

@@ -20,6 +20,15 @@ returning the answer: a text, or ``{"content": text, "tool_calls": [{"name", "ar
 
 Every request is logged (``requests``): path, headers, JSON body, model, when it arrived,
 when it was answered and with which status.
+
+OpenAI files and fine-tuning jobs (``finetune``, a ``FakeFineTuning``): ``POST /v1/files``
+(multipart; the bytes are kept, ``finetune.lines(file_id)`` reads them back), ``GET
+/v1/files/{id}``, ``POST /v1/fine_tuning/jobs``, ``GET /v1/fine_tuning/jobs[/{id}]``, ``POST
+/v1/fine_tuning/jobs/{id}/cancel``. A job moves one step per retrieval through
+validating_files -> queued -> running -> succeeded (then its ``fine_tuned_model`` is set), or
+fails after validating_files when its file does not validate or ``finetune.failure`` was set.
+``finetune.push(operation, behaviour)`` scripts one operation (upload, file, create, retrieve,
+list, cancel): ``Fail``, ``Hang``, or ``Vanish`` (do it, then never answer).
 """
 
 from __future__ import annotations
@@ -59,6 +68,13 @@ class Fail:
 @dataclass
 class Hang:
     """Never answer (until the client disconnects or the server stops)."""
+
+    seconds: float = 3600.0
+
+
+@dataclass
+class Vanish:
+    """Do what the request asks, then never answer (the answer lost on the way)."""
 
     seconds: float = 3600.0
 
@@ -150,6 +166,7 @@ class FakeLLM:
     script: deque[Behaviour] = field(default_factory=deque)
     requests: list[LoggedRequest] = field(default_factory=list)
     port: int = 0
+    finetune: FakeFineTuning = field(default_factory=lambda: FakeFineTuning())
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -334,6 +351,8 @@ class FakeLLM:
         with self._lock:
             self.requests.append(entry)
         route = entry.path.rstrip("/")
+        if route.startswith(("/v1/files", "/v1/fine_tuning/")):
+            return await self._fine_tuning(method, path, headers, raw, entry, reader, writer)
         if method != "POST" or route not in ("/v1/chat/completions", "/v1/messages"):
             entry.behaviour = "not-found"
             await self._send(writer, entry, 404, {"error": {"message": f"no route {path}"}})
@@ -367,6 +386,33 @@ class FakeLLM:
         answer = self.responder(body)
         payload = self._anthropic(body, answer) if anthropic else self._openai(body, answer)
         await self._send(writer, entry, 200, payload)
+        return True
+
+    async def _fine_tuning(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        raw: bytes,
+        entry: LoggedRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """The files and fine-tuning endpoints (see `FakeFineTuning`)."""
+        operation, status, payload = self.finetune.handle(method, path, headers, raw)
+        behaviour = self.finetune.next_behaviour(operation) if status != 404 else Answer()
+        entry.behaviour = f"{operation}:{type(behaviour).__name__.lower()}"
+        if isinstance(behaviour, Hang | Fail):
+            self.finetune.undo()
+        if isinstance(behaviour, Hang | Vanish):
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+                await asyncio.wait_for(reader.read(), behaviour.seconds)
+            return False
+        if isinstance(behaviour, Fail):
+            err = {"error": {"message": behaviour.message, "type": "api_error", "code": None}}
+            await self._send(writer, entry, behaviour.status, err)
+            return True
+        await self._send(writer, entry, status, payload)
         return True
 
     async def _send(
@@ -480,3 +526,309 @@ class FakeLLM:
                 "output_tokens": estimate_tokens(text or json.dumps(calls)),
             },
         }
+
+
+# -- generated test cases ---------------------------------------------------------------------------
+
+
+def _request_text(body: dict[str, Any]) -> str:
+    """Every text of a request (system and messages), as one string."""
+    parts = [body.get("system") if isinstance(body.get("system"), str) else ""]
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(p.get("text", "") for p in content if isinstance(p, dict))
+    return "\n".join(parts)
+
+
+def generated_cases(body: dict[str, Any]) -> Answer_:
+    """Deterministic generated variants for `reviewer datasets generate`: the request's
+    "Cases to write: paraphrase 2, edge 1 (3 in all)." line says how many of each kind; case j
+    of a kind is `<kind> <j>: <the case's input> [<words of its own>]` (j counting on after the
+    "Already written" ones), its expected answer `<kind> <j>: <the case's expected answer>` (null when it has
+    none). Anthropic requests (a `cases` tool) get the answer as the tool's input."""
+    import re
+
+    text = _request_text(body)
+    counts_line = re.search(r"Cases to write: (.*?) \(\d+ in all\)", text)
+    counts = (
+        [(kind, int(n)) for kind, n in re.findall(r"([a-z]+) (\d+)", counts_line.group(1))]
+        if counts_line
+        else []
+    )
+    source = text.split("Input (the last user message):\n", 1)[-1].split("\n\nExpected answer:")[0]
+    expected = text.split("Expected answer:\n", 1)[-1].split("\n\n")[0].strip()
+    marker = "Already written for this case (do not repeat them):"
+    earlier = text.split(marker, 1)[1].count("\n- ") if marker in text else 0
+    cases = []
+    for kind, n in counts:
+        for j in range(n):
+            number = earlier + j + 1
+            # words of its own, so no two variants (nor a variant and its case) are
+            # near-duplicates by the word-overlap rule
+            tag = " ".join(f"{kind}{number}x{i}" for i in range(2 + len(source.split()) // 2))
+            cases.append(
+                {
+                    "kind": kind,
+                    "input": f"{kind} {number}: {source} [{tag}]",
+                    "expected": None
+                    if expected == "(none given)"
+                    else f"{kind} {number}: {expected}",
+                }
+            )
+    answer = json.dumps({"cases": cases})
+    if any(t.get("name") == "cases" for t in body.get("tools") or []):
+        return {"content": "", "tool_calls": [{"name": "cases", "arguments": answer}]}
+    return answer
+
+
+# -- files and fine-tuning jobs ---------------------------------------------------------------------
+
+
+def _multipart(headers: dict[str, str], raw: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a multipart/form-data body: name -> (filename, bytes)."""
+    kind = headers.get("content-type", "")
+    boundary = kind.split("boundary=", 1)[1].strip().strip('"') if "boundary=" in kind else ""
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    if not boundary:
+        return fields
+    for part in raw.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _sep, data = part.partition(b"\r\n\r\n")
+        disposition = next(
+            (
+                line
+                for line in head.decode("utf-8", "replace").split("\r\n")
+                if line.lower().startswith("content-disposition")
+            ),
+            "",
+        )
+        name = filename = None
+        for item in disposition.split(";"):
+            key, _eq, value = item.strip().partition("=")
+            if key == "name":
+                name = value.strip('"')
+            elif key == "filename":
+                filename = value.strip('"')
+        if name is not None:
+            fields[name] = (filename, data[:-2] if data.endswith(b"\r\n") else data)
+    return fields
+
+
+def _validate(method: str, data: bytes) -> str | None:
+    """Why OpenAI would refuse this training file for `method` (None: it is fine)."""
+    lines = [line for line in data.splitlines() if line.strip()]
+    if len(lines) < 10:
+        return f"Training file has {len(lines)} example(s), but must have at least 10 examples"
+    for n, line in enumerate(lines, 1):
+        try:
+            example = json.loads(line)
+        except ValueError:
+            return f"Invalid file format. Line {n} is not valid JSON."
+        if method == "dpo":
+            ok = (
+                isinstance(example.get("input"), dict)
+                and isinstance(example["input"].get("messages"), list)
+                and isinstance(example.get("preferred_output"), list)
+                and isinstance(example.get("non_preferred_output"), list)
+            )
+        else:
+            messages = example.get("messages")
+            ok = (
+                isinstance(messages, list)
+                and bool(messages)
+                and messages[-1].get("role") == "assistant"
+            )
+        if not ok:
+            return f"Invalid file format. Example {n} is not a {method} example."
+    return None
+
+
+@dataclass
+class FakeFineTuning:
+    """OpenAI's files and fine-tuning jobs, in memory: jobs move one step per retrieval."""
+
+    steps: tuple[str, ...] = ("validating_files", "queued", "running", "succeeded")
+    organization: str = "fake-org"
+    #: (code, message): jobs created while it is set fail after validating_files
+    failure: tuple[str, str] | None = None
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    contents: dict[str, bytes] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: list[dict[str, Any]] = field(default_factory=list)  # every job creation's body
+    script: dict[str, deque[Behaviour | Vanish]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._plans: dict[str, tuple[list[str], tuple[str, str] | None]] = {}
+        self._undo: Callable[[], None] | None = None
+
+    # -- for tests ---------------------------------------------------------------------------
+
+    def push(self, operation: str, *behaviours: Behaviour | Vanish) -> None:
+        """Script the next requests of one operation: upload, file, create, retrieve, list,
+        cancel."""
+        with self._lock:
+            self.script.setdefault(operation, deque()).extend(behaviours)
+
+    def lines(self, file_id: str) -> list[dict[str, Any]]:
+        """The uploaded file's JSON lines."""
+        return [json.loads(line) for line in self.contents[file_id].splitlines() if line.strip()]
+
+    @property
+    def uploads(self) -> int:
+        return len(self.files)
+
+    def next_behaviour(self, operation: str) -> Behaviour | Vanish:
+        with self._lock:
+            queue = self.script.get(operation)
+            return queue.popleft() if queue else Answer()
+
+    def undo(self) -> None:
+        """Take back what the last request did (it is answered with a failure instead)."""
+        with self._lock:
+            if self._undo is not None:
+                self._undo()
+            self._undo = None
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[str, int, dict[str, Any]]:
+        """(operation, status, body) of one request."""
+        route, _q, query = path.partition("?")
+        parts = route.rstrip("/").split("/")[2:]  # after /v1
+        with self._lock:
+            self._undo = None
+            if parts == ["files"] and method == "POST":
+                return "upload", 200, self._upload(headers, raw)
+            if len(parts) == 2 and parts[0] == "files" and method == "GET":
+                found = self.files.get(parts[1])
+                return ("file", 200, found) if found else self._missing("file", parts[1])
+            if parts == ["fine_tuning", "jobs"] and method == "POST":
+                return "create", *self._create(json.loads(raw or b"{}"))
+            if parts == ["fine_tuning", "jobs"] and method == "GET":
+                limit = 20
+                for pair in query.split("&"):
+                    key, _eq, value = pair.partition("=")
+                    if key == "limit" and value.isdigit():
+                        limit = int(value)
+                data = [self._public(j) for j in reversed(self.jobs.values())][:limit]
+                return "list", 200, {"object": "list", "data": data, "has_more": False}
+            if len(parts) == 3 and parts[:2] == ["fine_tuning", "jobs"] and method == "GET":
+                job = self.jobs.get(parts[2])
+                if job is None:
+                    return self._missing("retrieve", parts[2])
+                self._advance(job)
+                return "retrieve", 200, self._public(job)
+            if len(parts) == 4 and parts[3] == "cancel" and method == "POST":
+                job = self.jobs.get(parts[2])
+                if job is None:
+                    return self._missing("cancel", parts[2])
+                if job["status"] not in ("succeeded", "failed", "cancelled"):
+                    job["status"] = "cancelled"
+                    job["finished_at"] = int(time.time())
+                return "cancel", 200, self._public(job)
+        return (
+            "unknown",
+            404,
+            {"error": {"message": f"no route {path}", "type": "invalid_request_error"}},
+        )
+
+    @staticmethod
+    def _missing(operation: str, name: str) -> tuple[str, int, dict[str, Any]]:
+        message = f"No such object: {name}"
+        return operation, 404, {"error": {"message": message, "type": "invalid_request_error"}}
+
+    def _upload(self, headers: dict[str, str], raw: bytes) -> dict[str, Any]:
+        fields = _multipart(headers, raw)
+        filename, data = fields.get("file", ("upload.jsonl", b""))
+        purpose = fields.get("purpose", (None, b""))[1].decode()
+        file_id = f"file-fake{next(self._ids):06d}"
+        self.contents[file_id] = data
+        self.files[file_id] = {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": filename or "upload.jsonl",
+            "purpose": purpose,
+            "status": "processed",
+        }
+
+        def undo() -> None:
+            self.files.pop(file_id, None)
+            self.contents.pop(file_id, None)
+
+        self._undo = undo
+        return self.files[file_id]
+
+    def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        training = body.get("training_file")
+        if training not in self.files:
+            return self._missing("create", str(training))[1:]
+        kind = (body.get("method") or {}).get("type") or "supervised"
+        job_id = f"ftjob-fake{next(self._ids):06d}"
+        problem = _validate(kind, self.contents[training])
+        failure = ("invalid_training_file", problem) if problem else self.failure
+        plan = list(self.steps) if failure is None else [self.steps[0], "failed"]
+        job: dict[str, Any] = {
+            "id": job_id,
+            "object": "fine_tuning.job",
+            "created_at": int(time.time()),
+            "error": None,
+            "fine_tuned_model": None,
+            "finished_at": None,
+            "hyperparameters": {
+                "batch_size": "auto",
+                "learning_rate_multiplier": "auto",
+                "n_epochs": "auto",
+            },
+            "model": body.get("model"),
+            "organization_id": self.organization,
+            "result_files": [],
+            "seed": 42,
+            "status": plan[0],
+            "trained_tokens": None,
+            "training_file": training,
+            "validation_file": body.get("validation_file"),
+            "method": {"type": kind},
+            "metadata": body.get("metadata"),
+            "suffix": body.get("suffix"),
+        }
+        self.jobs[job_id] = job
+        self.created.append(body)
+        self._plans[job_id] = (plan, failure)
+
+        def undo() -> None:
+            self.jobs.pop(job_id, None)
+            self.created.pop()
+
+        self._undo = undo
+        return 200, self._public(job)
+
+    def _advance(self, job: dict[str, Any]) -> None:
+        plan, failure = self._plans[job["id"]]
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return
+        job["status"] = plan[plan.index(job["status"]) + 1]
+        if job["status"] == "failed" and failure is not None:
+            job["error"] = {"code": failure[0], "message": failure[1], "param": "training_file"}
+            job["finished_at"] = int(time.time())
+        elif job["status"] == "succeeded":
+            data = self.contents[job["training_file"]]
+            job["trained_tokens"] = 3 * estimate_tokens(data.decode("utf-8", "replace"))
+            short = job["id"][-6:]
+            job["fine_tuned_model"] = (
+                f"ft:{job['model']}:{self.organization}:{job['suffix'] or ''}:{short}"
+            )
+            job["finished_at"] = int(time.time())
+
+    @staticmethod
+    def _public(job: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in job.items() if k != "suffix"}

@@ -2,8 +2,8 @@
 
 The root app and its global options live here; each command group has a module of its own
 (`importing`, `export`, `queues`, `datasets`, `evals`, `prompts`, `judges`, `insights`,
-`review`), sharing `common` (failures and exit codes, settings, the database) and `output`
-(a result as a table or as JSON). Exit codes: see `reviewer.cli.common`.
+`finetune`, `review`), sharing `common` (failures and exit codes, settings, the database) and
+`output` (a result as a table or as JSON). Exit codes: see `reviewer.cli.common`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from reviewer.cli.common import (
 from reviewer.cli.datasets import datasets_app
 from reviewer.cli.evals import eval_cmd
 from reviewer.cli.export import export_app
+from reviewer.cli.finetune import finetune_app
 from reviewer.cli.importing import formats_cmd, import_cmd, rejects_cmd
 from reviewer.cli.insights import report_cmd, stats_cmd, themes_app
 from reviewer.cli.judges import judges_app
@@ -123,6 +124,7 @@ app.command("eval")(eval_cmd)
 app.add_typer(prompts_app, name="prompts")
 app.command("assist")(assist_cmd)
 app.add_typer(judges_app, name="judges")
+app.add_typer(finetune_app, name="finetune")
 app.command("report")(report_cmd)
 app.add_typer(themes_app, name="themes")
 app.command("stats")(stats_cmd)

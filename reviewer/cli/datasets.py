@@ -1,4 +1,4 @@
-"""`reviewer datasets list|show|promote|import`: eval datasets and their versions."""
+"""`reviewer datasets list|show|promote|import|generate`: eval datasets, their versions, generated cases."""
 
 from __future__ import annotations
 
@@ -197,3 +197,106 @@ def datasets_import(
 
     emit(result, json=json_out, text=lines)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
+
+
+@datasets_app.command("generate")
+def datasets_generate(
+    name: Annotated[str, typer.Argument(help="The dataset the new cases are for.")],
+    from_item: Annotated[
+        str | None,
+        typer.Option("--from", help="Generate from this item (its id, DATASET/N, or N)."),
+    ] = None,
+    theme: Annotated[
+        str | None,
+        typer.Option("--theme", "-t", help="Generate from the items carrying this theme."),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", "-n", help="How many cases to write.")] = 10,
+    kinds: Annotated[
+        str | None,
+        typer.Option(
+            "--kinds",
+            "-k",
+            help="Kinds of cases, comma-separated: paraphrase, language, edge, adversarial "
+            "(default: all four, in turn).",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="The model that writes them (default: REVIEWER_GENERATE_MODEL, else "
+            "openai:gpt-4o-mini); provider:model picks another provider, e.g. "
+            "anthropic:claude-haiku-4-5.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds per model request (each attempt).")
+    ] = 120.0,
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_OBJECT)] = False,
+) -> None:
+    """A model writes N new inputs like a case (--from) or like the cases of a failure theme (--theme), keeping their intent and suggesting an expected answer; duplicates of each other and of the dataset are dropped; the rest land in the triage queue generated-NAME (queues/generated-NAME.yaml, written when missing), where a reviewer keeps (d) or drops (x) each: nothing enters the dataset before that. Cached: a rerun calls no model, a killed run resumes. Exit 1 when a request failed, 2 for an unusable call (unknown dataset, item or theme, a bad option, no model configured)."""
+    import sys
+    from contextlib import nullcontext
+
+    from reviewer.cli.progress import CountBar
+    from reviewer.evals.compare import format_cost
+    from reviewer.evals.generate import (
+        GenerateError,
+        check_request,
+        generate_cases_sync,
+        parents_from_item,
+        parents_from_theme,
+        parse_kinds,
+    )
+
+    if (from_item is None) == (theme is None):
+        fail("give --from ITEM_ID or --theme THEME (one of them)")
+    if timeout <= 0:
+        fail("--timeout is a number of seconds above 0")
+    try:
+        chosen = parse_kinds(kinds)
+        check_request(n, chosen)
+    except GenerateError as exc:
+        fail(str(exc))
+    current = settings()
+    bar = CountBar(f"generate {name}", None) if sys.stderr.isatty() and not json_out else None
+    with database(current) as opened:
+        try:
+            if from_item is not None:
+                parents = parents_from_item(opened, name, from_item)
+            else:
+                parents = parents_from_theme(opened, name, theme or "")
+            with bar or nullcontext():
+                report = generate_cases_sync(
+                    opened,
+                    current.workspace,
+                    name,
+                    parents,
+                    n=n,
+                    kinds=chosen,
+                    model=model,
+                    timeout=timeout,
+                    progress=bar.update if bar is not None else None,
+                )
+        except GenerateError as exc:
+            fail(str(exc))
+
+    def lines() -> list[str]:
+        made = "written" if report.queue_created else "kept as it is"
+        out = [
+            f"{report.dataset}: {report.summary()}",
+            f"{report.provider}:{report.model} · {report.requests} requests "
+            f"({report.cached} answered from the cache) · {report.input_tokens:,} tokens in, "
+            f"{report.output_tokens:,} out · {format_cost(report.cost_usd)}",
+            f"{report.queue_file} {made} · {report.in_queue} cases in queue {report.queue}",
+        ]
+        if report.made or report.already:
+            out.append(f"review them (d keeps, x drops): reviewer review {report.queue}")
+        return out
+
+    emit(report, json=json_out, text=lines)
+    if not json_out:
+        for error in report.errors[:20]:
+            typer.echo(f"reviewer: {error}", err=True)
+    raise typer.Exit(EXIT_REJECTED if report.errors else EXIT_OK)

@@ -6,6 +6,7 @@
      "assertions": [{"type": "contains", "value": "30 days"}],
      "themes": ["invented-policy"], "scores": {"helpful": 2}, "split": "train" | "test",
      "source": {"record_id": "...", "review_id": 42} | null,
+        (a kept generated case adds "generated": {"parent", "kind", "model"})
      "output": {"role": "assistant", "content": "the logged output"} | null}
 
 People write this shape by hand and from scripts, so `parse_item` checks every field and says
@@ -33,7 +34,10 @@ ITEM_KEYS = ("id", *CONTENT_KEYS)
 ROLES = ("system", "user", "assistant", "tool")
 MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "parts")
 SPLITS = ("train", "test")
-SOURCE_KEYS = ("record_id", "review_id")
+SOURCE_KEYS = ("record_id", "review_id", "generated")
+#: What `source.generated` says of a generated case: the item it was made from, its kind
+#: (paraphrase, language, edge, adversarial) and the model that wrote it.
+GENERATED_KEYS = ("parent", "kind", "model")
 
 #: The assertion types an item may carry, as stored (the shared vocabulary's item types).
 ASSERTION_TYPES = ITEM_TYPES
@@ -272,7 +276,9 @@ def parse_item(raw: Any) -> ParsedItem:
             )
         extra = sorted(set(source) - set(SOURCE_KEYS))
         if extra:
-            raise ItemError(f"source: unknown key {extra[0]!r} (source has record_id, review_id)")
+            raise ItemError(
+                f"source: unknown key {extra[0]!r} (source has record_id, review_id, generated)"
+            )
         record_id, review_id = source.get("record_id"), source.get("review_id")
         if record_id is not None and not isinstance(record_id, str):
             raise ItemError(f"source.record_id: a text or null, not {_kind(record_id)}")
@@ -280,7 +286,10 @@ def parse_item(raw: Any) -> ParsedItem:
             isinstance(review_id, bool) or not isinstance(review_id, int)
         ):
             raise ItemError(f"source.review_id: a number or null, not {_kind(review_id)}")
+        generated = source.get("generated")
         source = {"record_id": record_id, "review_id": review_id}
+        if generated is not None:
+            source["generated"] = _generated(generated)
 
     output = raw.get("output")
     if isinstance(output, str):
@@ -300,6 +309,24 @@ def parse_item(raw: Any) -> ParsedItem:
         "output": output,
     }
     return ParsedItem(item_id, content)
+
+
+def _generated(raw: Any) -> dict[str, Any]:
+    """`source.generated` as stored: {parent, kind, model}, each a text or null."""
+    if not isinstance(raw, dict):
+        raise ItemError(
+            f"source.generated: an object {{parent, kind, model}} or null, not {_kind(raw)}"
+        )
+    extra = sorted(set(raw) - set(GENERATED_KEYS))
+    if extra:
+        raise ItemError(
+            f"source.generated: unknown key {extra[0]!r} (it has {', '.join(GENERATED_KEYS)})"
+        )
+    for key in GENERATED_KEYS:
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ItemError(f"source.generated.{key}: a text or null, not {_kind(value)}")
+    return {key: raw.get(key) for key in GENERATED_KEYS}
 
 
 def _kind(value: Any) -> str:

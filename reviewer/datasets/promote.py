@@ -15,13 +15,19 @@ item points at it (`review_event_id`): undoing the event marks the item removed.
 screen works through a `PromotingSession`: a review session that also promotes, and whose undo
 takes a promotion back.
 
+Generated cases (records of format `generated`, from `reviewer datasets generate`) are kept or
+dropped in their triage queue: `keep` is one event (verdict pass, the parent's themes) that puts
+the case into the queue's dataset, its source naming the parent, kind and model
+(`generated_origin`); `drop` is one event (verdict fail) and the case never enters a dataset
+(a bulk promotion skips it too). Undoing a keep takes the case back out, as for a promotion.
+
 Both end with a new dataset version when the dataset changed (`reviewer.datasets.versions`).
 A new case's split (train/test) is drawn from a hash of its source key: stable.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -31,7 +37,7 @@ from sqlmodel import SQLModel
 
 from reviewer.datasets.items import assign_split, item_ref, record_vars
 from reviewer.datasets.versions import refresh_item, settle_ref, snapshot
-from reviewer.review.session import ItemView, ReviewSession
+from reviewer.review.session import PROMOTING, ItemView, ReviewSession
 from reviewer.store.events import (
     EVENTS,
     QUEUE_ITEMS,
@@ -44,6 +50,9 @@ from reviewer.store.events import (
     utc_now,
     write_transaction,
 )
+
+#: The source format of the records `reviewer datasets generate` writes (reviewer.evals.generate).
+GENERATED = "generated"
 
 DATASETS: Table = SQLModel.metadata.tables["datasets"]
 DATASET_ITEMS: Table = SQLModel.metadata.tables["dataset_items"]
@@ -77,7 +86,8 @@ def case_from_review(record: dict[str, Any], state: ReviewState) -> dict[str, An
         output = record.get("output") or {}
         expected = output.get("content") or None
     variables = record_vars(record)
-    output = record.get("output")
+    # a generated case's output is the expected answer the model suggested, not a logged answer
+    output = None if generated_origin(record) else record.get("output")
     return {
         "messages": orjson.dumps(messages).decode(),
         "vars": orjson.dumps(variables).decode() if variables else None,
@@ -104,12 +114,30 @@ def review_id_of(
     return int(found) if found is not None else None
 
 
+def generated_origin(record: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a generated case came from, from its record (`reviewer datasets generate`): the
+    item it was made from, its kind and the model that wrote it; None for a logged call."""
+    if (record.get("source") or {}).get("format") != GENERATED:
+        return None
+    meta = record.get("metadata") or {}
+    return {key: meta.get(key) for key in ("parent", "kind", "model")}
+
+
 def review_source(
-    conn: Connection, queue_item_id: int, record_id: str, reviewer: str, up_to: int | None = None
+    conn: Connection,
+    queue_item_id: int,
+    record: dict[str, Any],
+    reviewer: str,
+    up_to: int | None = None,
 ) -> str:
-    """The `source` column of a promoted case: its record and review (JSON)."""
+    """The `source` column of a promoted case: its record and review (JSON), and for a
+    generated case where it came from."""
     review_id = review_id_of(conn, queue_item_id, reviewer, up_to)
-    return orjson.dumps({"record_id": record_id, "review_id": review_id}).decode()
+    source: dict[str, Any] = {"record_id": record.get("id"), "review_id": review_id}
+    origin = generated_origin(record)
+    if origin is not None:
+        source["generated"] = origin
+    return orjson.dumps(source).decode()
 
 
 def ensure_dataset(conn: Connection, name: str, *, now: str) -> int:
@@ -149,13 +177,14 @@ def follow_review(
     ).all()
     if not rows:
         return []
-    content = case_from_review(load_record(conn, item.record_id), state)
+    record = load_record(conn, item.record_id)
+    content = case_from_review(record, state)
     changed: list[str] = []
     for row in rows:
         differs = {k: v for k, v in content.items() if getattr(row, k) != v}
         if not differs:  # (a note, say, is not part of the case)
             continue
-        differs["source"] = review_source(conn, item.id, item.record_id, reviewer)
+        differs["source"] = review_source(conn, item.id, record, reviewer)
         conn.execute(update(DATASET_ITEMS).where(DATASET_ITEMS.c.id == row.id).values(differs))
         refresh_item(conn, int(row.id), now=now)
         note = f"updated item {item_ref(row, row.dataset_name)} (its review changed)"
@@ -200,13 +229,31 @@ def promote_in(
         )
     if seconds is not None:
         state.seconds = seconds
-    dataset_id = ensure_dataset(conn, name, now=now)
     event_id = insert_event(conn, item, reviewer, "promote", state, now=now)
-    content = case_from_review(load_record(conn, item.record_id), state)
+    return put_case(conn, item, reviewer, name, state, event_id, now=now)
+
+
+def put_case(
+    conn: Connection,
+    item: Any,
+    reviewer: str,
+    name: str,
+    state: ReviewState,
+    event_id: int,
+    *,
+    now: str,
+    note: str = "promoted 1 review",
+) -> PromoteResult:
+    """Add the case made of `state` to dataset `name` (created when missing), or bring the one
+    this review made there before back up to date; `event_id` is the event that put it there
+    (undoing it takes a new case back out). `note` says what the new version holds."""
+    dataset_id = ensure_dataset(conn, name, now=now)
+    record = load_record(conn, item.record_id)
+    content = case_from_review(record, state)
     content.update(
         record_id=item.record_id,
         review_event_id=event_id,  # the handle undo uses
-        source=review_source(conn, item.id, item.record_id, reviewer, event_id),
+        source=review_source(conn, item.id, record, reviewer, event_id),
         removed=False,
     )
     key = source_key(item.id, reviewer)
@@ -222,7 +269,7 @@ def promote_in(
             del content["review_event_id"]
         conn.execute(update(DATASET_ITEMS).where(DATASET_ITEMS.c.id == existing).values(content))
         refresh_item(conn, existing, now=now)
-        snapshot(conn, dataset_id, "promoted 1 review", by=reviewer, now=now)
+        snapshot(conn, dataset_id, note, by=reviewer, now=now)
         return PromoteResult(False, existing, dataset_id, name, event_id)
     result = conn.execute(
         DATASET_ITEMS.insert().values(
@@ -239,7 +286,7 @@ def promote_in(
     assert pk is not None
     settle_ref(conn, dataset_id, name, int(pk[0]))
     refresh_item(conn, int(pk[0]))
-    snapshot(conn, dataset_id, "promoted 1 review", by=reviewer, now=now)
+    snapshot(conn, dataset_id, note, by=reviewer, now=now)
     return PromoteResult(True, int(pk[0]), dataset_id, name, event_id)
 
 
@@ -293,6 +340,52 @@ class PromotingSession(ReviewSession):
             ),
         )
 
+    def keep(self, item: ItemView | int, dataset: str | None = None) -> PromoteResult:
+        """Keep a generated case: one `keep` event (verdict pass, the parent's themes when the
+        review has none) that puts the case into `dataset` (default: the queue's), its expected
+        answer the one written with `e`, else the one the model suggested."""
+        name = (dataset or self.queue.dataset or "").strip()
+        if not name:
+            raise ReviewError(f"queue {self.queue.name} names no dataset: choose one")
+        record = self.view(item).record
+        origin = generated_origin(record)
+        if origin is None:
+            raise ReviewError("not a generated case: d promotes it, with its review")
+        parent_themes = [str(t) for t in (record.get("metadata") or {}).get("themes") or []]
+        made: list[PromoteResult] = []
+
+        def change(state: ReviewState) -> ReviewState:
+            themes = state.themes or parent_themes
+            return replace(state, verdict="pass", skipped=False, themes=list(themes))
+
+        def before_write(conn: Connection, now: str) -> None:
+            from reviewer.review.themes import ensure_themes
+
+            ensure_themes(conn, parent_themes, created_by=self.reviewer, now=now)
+
+        def add(conn: Connection, row: Any, event_id: int, state: ReviewState, now: str) -> None:
+            note = f"kept 1 generated case ({origin.get('kind')} of {origin.get('parent')})"
+            made.append(
+                put_case(conn, row, self.reviewer, name, state, event_id, now=now, note=note)
+            )
+
+        self._act(item, "keep", change, before_write, add)
+        return made[0]
+
+    def drop(self, item: ItemView | int) -> ItemView:
+        """Drop a generated case: a `drop` event (verdict fail); it never enters a dataset.
+        Refused for a case kept already (undo the keep, or remove it on the datasets screen)."""
+        record = self.view(item).record
+        kept = self.datasets_of(item)
+        if generated_origin(record) is None:
+            raise ReviewError("not a generated case: f fails it")
+        if kept:
+            raise ReviewError(
+                f"kept in {', '.join(kept)}: u undoes the keep, or x on the datasets screen "
+                "removes the case"
+            )
+        return self._act(item, "drop", lambda s: replace(s, verdict="fail", skipped=False))
+
     def review_changed(self, conn: Connection, item: Any, state: ReviewState, now: str) -> None:
         follow_review(conn, item, self.reviewer, state, now=now)
 
@@ -302,7 +395,7 @@ class PromotingSession(ReviewSession):
             return in_datasets(conn, self._item_id(item), self.reviewer)
 
     def undo_effects(self, conn: Connection, action: str, event_id: int) -> None:
-        if action == "promote":
+        if action in PROMOTING:
             unpromote_in(conn, event_id)
         else:
             super().undo_effects(conn, action, event_id)

@@ -33,7 +33,13 @@ from reviewer.datasets.items import (
     parse_item,
     row_values,
 )
-from reviewer.datasets.promote import case_from_review, ensure_dataset, review_source, source_key
+from reviewer.datasets.promote import (
+    case_from_review,
+    ensure_dataset,
+    generated_origin,
+    review_source,
+    source_key,
+)
 from reviewer.datasets.versions import (
     DATASET_ITEMS,
     DATASETS,
@@ -416,10 +422,13 @@ def bulk_promote(
             if dataset_id is None:
                 dataset_id = ensure_dataset(conn, name, now=now)
             key = source_key(int(event.queue_item_id), event.reviewer)
-            content = case_from_review(load_record(conn, event.record_id), state)
+            record = load_record(conn, event.record_id)
+            if generated_origin(record) is not None and state.verdict != "pass":
+                continue  # a dropped generated case never enters a dataset
+            content = case_from_review(record, state)
             content["record_id"] = event.record_id
             content["source"] = review_source(
-                conn, int(event.queue_item_id), event.record_id, event.reviewer, int(event.id)
+                conn, int(event.queue_item_id), record, event.reviewer, int(event.id)
             )
             existing = conn.execute(
                 select(

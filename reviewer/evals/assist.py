@@ -209,31 +209,32 @@ def judge_messages(
     return messages
 
 
-def structured_params(provider: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """The request parameters asking `provider` for an answer that fits `schema`."""
+def structured_params(
+    provider: str,
+    schema: dict[str, Any],
+    *,
+    name: str = ANSWER_TOOL,
+    description: str = "Record the review of the answer.",
+) -> dict[str, Any]:
+    """The request parameters asking `provider` for an answer that fits `schema` (named
+    `name`: the tool Anthropic is made to call, the schema's name for OpenAI)."""
     if provider == "anthropic":
         return {
-            "tools": [
-                {
-                    "name": ANSWER_TOOL,
-                    "description": "Record the review of the answer.",
-                    "input_schema": schema,
-                }
-            ],
-            "tool_choice": {"type": "tool", "name": ANSWER_TOOL},
+            "tools": [{"name": name, "description": description, "input_schema": schema}],
+            "tool_choice": {"type": "tool", "name": name},
         }
     return {
         "response_format": {
             "type": "json_schema",
-            "json_schema": {"name": ANSWER_TOOL, "schema": schema, "strict": True},
+            "json_schema": {"name": name, "schema": schema, "strict": True},
         }
     }
 
 
-def answer_text(completion: Completion) -> str:
-    """The judge's answer as JSON text: the tool call's arguments, else the message text."""
+def answer_text(completion: Completion, tool: str = ANSWER_TOOL) -> str:
+    """The answer as JSON text: the arguments of the call of `tool`, else the message text."""
     for call in completion.output.get("tool_calls") or []:
-        if call.get("name") == ANSWER_TOOL:
+        if call.get("name") == tool:
             return _content(call.get("arguments"))
     return _content(completion.output.get("content"))
 

@@ -27,7 +27,7 @@ import yaml
 from sqlalchemy import Engine, Table, and_, func, select, update
 from sqlmodel import SQLModel
 
-from reviewer.records import Record, iso_timestamp
+from reviewer.records import EVAL_FORMAT, Record, iso_timestamp
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 from reviewer.store.events import EVENTS, QUEUE_ITEMS, is_latest
 from reviewer.store.writer import BulkWriter
@@ -37,7 +37,7 @@ RESULTS: Table = SQLModel.metadata.tables["eval_results"]
 IMPORTS: Table = SQLModel.metadata.tables["imports"]
 RECORDS: Table = SQLModel.metadata.tables["records"]
 
-SOURCE_FORMAT = "eval"
+SOURCE_FORMAT = EVAL_FORMAT
 
 
 class JudgeCheckError(Exception):
@@ -337,8 +337,11 @@ def queue_definition(run: Any, queue_name: str) -> dict[str, Any]:
     }
 
 
-def _write_records(engine: Engine, records: list[Record], label: str) -> tuple[int, int, int]:
-    """Write records with the bulk writer as one import; (import id, imported, duplicates)."""
+def write_records(
+    engine: Engine, records: list[Record], label: str, source_format: str = SOURCE_FORMAT
+) -> tuple[int, int, int]:
+    """Write records (all of `source_format`) with the bulk writer as one import; (import id,
+    imported, duplicates)."""
     from reviewer.ingest.pipeline import now_text
 
     counts = {"imported": 0, "duplicates": 0}
@@ -374,7 +377,7 @@ def _write_records(engine: Engine, records: list[Record], label: str) -> tuple[i
             "files": [
                 {
                     "path": label,
-                    "format": SOURCE_FORMAT,
+                    "format": source_format,
                     "lines": len(records),
                     "records": counts["imported"] + counts["duplicates"],
                     "imported": counts["imported"],
@@ -426,7 +429,7 @@ def send_to_queue(engine: Engine, workspace: Path, run_id: int, queue_name: str)
         eval_record(run, row, items.get(str(row.item_id)), prompt, position)
         for position, row in enumerate(rows, start=1)
     ]
-    import_id, imported, duplicates = _write_records(engine, records, f"eval run {run_id}")
+    import_id, imported, duplicates = write_records(engine, records, f"eval run {run_id}")
     if created:
         path.parent.mkdir(parents=True, exist_ok=True)
         header = (

@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlmodel import SQLModel
 
 from reviewer.measures import percentile
-from reviewer.records import TIMESTAMP_FORMAT
+from reviewer.records import MADE_HERE_FORMATS, TIMESTAMP_FORMAT
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 from reviewer.store.events import (
     EVENTS,
@@ -274,7 +274,10 @@ def _key(by: str | None) -> ColumnElement[str] | None:
 
 def _range_conds(since: str | None, until: str | None) -> list[ColumnElement[bool]]:
     ts = RECORDS.c.timestamp
-    conds: list[ColumnElement[bool]] = [ts.is_not(None)]
+    conds: list[ColumnElement[bool]] = [
+        ts.is_not(None),
+        RECORDS.c.source_format.not_in(MADE_HERE_FORMATS),  # production calls only
+    ]
     if since is not None:
         conds.append(ts >= since)
     if until is not None:

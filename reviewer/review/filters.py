@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, true
 
+from reviewer.records import MADE_HERE_FORMATS
 from reviewer.review.queues import QueueFilter
 from reviewer.review.where import (
     contains_text,
@@ -41,6 +42,8 @@ def filter_clause(f: QueueFilter, now: datetime | None = None) -> ColumnElement[
     for values, col in ((f.provider, c.provider), (f.model, c.model), (f.format, c.source_format)):
         if values:
             conds.append(col.in_(values))
+    if not f.format:  # records made here join only a queue that names their format
+        conds.append(c.source_format.not_in(MADE_HERE_FORMATS))
     if f.since is not None:
         conds.append(c.timestamp >= parse_when(f.since).resolve(now))
     if f.until is not None:

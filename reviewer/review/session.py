@@ -59,8 +59,14 @@ from reviewer.store.suggestions import SuggestionView, latest_suggestion, load_s
 
 T = TypeVar("T")
 
-#: The actions an event records.
-ACTIONS = ("verdict", "score", "themes", "note", "correct", "skip", "undo", "promote", "accept")
+#: The actions an event records (`keep` and `drop`: a generated case kept into its dataset or
+#: dropped, see `reviewer.datasets.promote`).
+ACTIONS = (
+    "verdict", "score", "themes", "note", "correct", "skip", "undo", "promote", "accept", "keep",
+    "drop",
+)  # fmt: skip
+#: Actions whose undo belongs to a layer above (they put a case into a dataset).
+PROMOTING = ("promote", "keep")
 VERDICTS = ("pass", "fail")
 
 
@@ -465,7 +471,7 @@ class ReviewSession:
         """Take back what an event of `action` did beyond the review state, inside the undo's
         transaction. The review's own actions have nothing more to take back; an action added
         by a layer above (a promotion) is undone by that layer's session, which overrides this."""
-        if action not in ACTIONS or action == "promote":
+        if action not in ACTIONS or action in PROMOTING:
             raise ReviewError(f"a {action} cannot be undone here: undo it where it was made")
 
     def last_action(self) -> tuple[int, str] | None:
@@ -769,8 +775,11 @@ class ReviewSession:
         action: str,
         change: Callable[[ReviewState], ReviewState],
         before_write: Callable[[Connection, str], None] | None = None,
+        after_write: Callable[[Connection, Any, int, ReviewState, str], None] | None = None,
     ) -> ItemView:
-        """One action: the new state as an event, the item's status and the claim, committed."""
+        """One action: the new state as an event, the item's status and the claim, committed.
+        `after_write(conn, item_row, event_id, state, now)` runs in the same transaction once
+        the event is written (a keep puts its case into the dataset there)."""
         queue_item_id = self._item_id(item)
         with write_transaction(self.engine) as conn:
             moment = self._now()
@@ -791,8 +800,10 @@ class ReviewSession:
             self._relate_to_suggestion(conn, row, before, after)
             if before_write is not None:
                 before_write(conn, now)
-            insert_event(conn, row, self.reviewer, action, after, now=now)
+            event_id = insert_event(conn, row, self.reviewer, action, after, now=now)
             self.review_changed(conn, row, after, now)
+            if after_write is not None:
+                after_write(conn, row, event_id, after, now)
             refresh_status(conn, queue_item_id, self.queue.reviews_per_item)
             if after.complete or after.skipped:
                 self._release(conn, queue_item_id)

@@ -51,9 +51,15 @@ def _upgrade_4_samples(conn: Connection) -> None:
     _add_column(conn, "eval_results", "samples", "TEXT")
 
 
+def _upgrade_4_finetune(conn: Connection) -> None:
+    """Fine-tuning jobs: a new table only (`create_all` makes it), nothing to move."""
+
+
 def _upgrade_4(conn: Connection) -> None:
+    """Schema 4: each part's step."""
     _upgrade_4_eval_split(conn)
     _upgrade_4_samples(conn)
+    _upgrade_4_finetune(conn)
 
 
 UPGRADES: dict[int, Callable[[Connection], None]] = {

@@ -461,3 +461,46 @@ class Suggestion(SQLModel, table=True):
     output_tokens: int | None = None
     cost_usd: float | None = None
     created_at: str = ""
+
+
+# -- fine-tuning ----------------------------------------------------------------------------------
+
+
+class FinetuneJob(SQLModel, table=True):
+    """A fine-tuning job started on a dataset (schema 4): what was uploaded and what came of it.
+
+    The row exists from before the upload (`status` uploading, then uploaded), so a start
+    killed part-way is resumed with the file it already sent; once the provider has the job,
+    `status` is the provider's (validating_files, queued, running, succeeded, failed,
+    cancelled). No credential is stored: `base_url` is the server without any user:password."""
+
+    __tablename__ = "finetune_jobs"
+    __table_args__ = (
+        Index("ix_finetune_jobs_file", "file_sha256"),
+        UniqueConstraint("job_id", name="uq_finetune_jobs_job_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str | None = None  # the provider's id (ftjob-...), None until the job is created
+    provider: str
+    base_url: str | None = None
+    base_model: str
+    dataset_name: str
+    dataset_version: int
+    dataset_hash: str
+    split: str  # train | test | all
+    method: str  # sft | dpo
+    suffix: str | None = None
+    examples: int = 0  # lines in the uploaded file
+    file_sha256: str
+    file_bytes: int = 0
+    file_id: str | None = None  # the provider's id of the uploaded file
+    request_id: str  # sent as job metadata: finds a job whose creation was cut off
+    status: str = "uploading"
+    fine_tuned_model: str | None = None
+    trained_tokens: int | None = None
+    error: str | None = _text()
+    created_at: str = ""
+    updated_at: str = ""
+    finished_at: str | None = None
+    created_by: str | None = None

@@ -544,3 +544,29 @@ def test_postgres_gives_the_same_figures(pg_engine: Engine, tmp_path: Path) -> N
             assert record_ids_for(pg_engine, **query) == record_ids_for(lite, **query)
     finally:
         lite.dispose()
+
+
+def test_records_made_here_are_not_production_calls(fixture: Engine) -> None:
+    """Generated test inputs and outputs sent to reviewers to check a judge are records too, but
+    no figure counts them: the totals are the fixture's."""
+    made = [
+        {
+            "id": f"made-{fmt}",
+            "source_path": "",
+            "source_line": 0,
+            "source_format": fmt,
+            "timestamp": "2026-03-10T12:00:00.000000Z",
+            "model": "A",
+            "latency_ms": 5000,
+            "feedback_score": 0.0,
+            "error": "boom",
+            "cost_usd": 1.0,
+        }
+        for fmt in ("generated", "eval")
+    ]
+    with fixture.begin() as conn:
+        conn.execute(insert(RECORDS), made)
+    (series,) = insights(fixture, bucket="week").series
+    assert (series.totals.records, series.totals.errors) == (12, 2)
+    assert series.totals.cost_usd == pytest.approx(0.66)
+    assert "made-generated" not in record_ids_for(fixture, bucket="week", negative_only=True)

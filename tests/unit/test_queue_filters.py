@@ -60,6 +60,9 @@ ROWS = [
          timestamp="2026-11-01T12:00:00.000000Z", latency_ms=200.0, output=_out("100_percent"),
          metadata={"service": {"name": "extract-order"}}),
     _row("r6", feedback_score=0.4, user_id=INJECTION),
+    # a generated test input: in no queue but one whose format names it
+    _row("r7", source_format="generated", output=None, timestamp="2026-11-20T11:00:00.000000Z",
+         metadata={"endpoint": "support-chat", "dataset": "regressions"}),
 ]  # fmt: skip
 ALL = {"r1", "r2", "r3", "r4", "r5", "r6"}
 
@@ -73,6 +76,8 @@ FILTER_CASES: list[tuple[dict[str, Any], set[str]]] = [
     ({"provider": "openai"}, {"r1", "r2", "r4", "r5"}),
     ({"model": ["gpt-4o", "claude-sonnet-4-5"]}, {"r2", "r3"}),
     ({"format": "otlp"}, {"r4", "r5"}),
+    ({"format": "generated", "metadata": {"dataset": "regressions"}}, {"r7"}),
+    ({"format": ["otlp", "generated"]}, {"r4", "r5", "r7"}),
     ({"since": "2026-11-10"}, {"r1", "r2", "r3"}),
     ({"until": "2026-11-10"}, {"r3", "r4", "r5"}),  # a date: to the end of that day
     ({"until": "2026-11-10T00:00:00Z"}, {"r4", "r5"}),
@@ -218,7 +223,7 @@ def test_injection_text_stays_a_bound_literal(db):
     assert INJECTION in compiled.params.values()
     contains = parse_queue({"name": "q", "filter": {"contains": "'; DELETE FROM records; --"}}, "q")
     assert selected(db, contains.filter) == set()
-    assert len(selected(db, QueueFilter())) == len(ROWS)
+    assert len(selected(db, QueueFilter())) == len(ALL)  # the records are all there
 
 
 def test_durations_and_dates():

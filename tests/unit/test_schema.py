@@ -83,6 +83,27 @@ def test_version_two_database_gets_suggestions_and_keeps_its_reviews(tmp_path):
     engine.dispose()
 
 
+def test_version_three_database_gets_fine_tuning_jobs_and_keeps_its_records(tmp_path):
+    url = sqlite_url(tmp_path / "v3.db")
+    engine = open_engine(url)
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(good_line(1))
+    run_import(engine, log)
+    with engine.begin() as conn:  # make it the database release 3 wrote
+        conn.execute(text("DROP TABLE finetune_jobs"))
+        conn.execute(text("UPDATE meta SET value = '3' WHERE key = 'schema_version'"))
+    engine.dispose()
+
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        assert "finetune_jobs" in inspect(conn).get_table_names()
+        assert conn.execute(
+            text("SELECT value FROM meta WHERE key = 'schema_version'")
+        ).scalar_one() == str(SCHEMA_VERSION)
+    assert [r["id"] for r in records(engine)] == ["chatcmpl-1"]
+    engine.dispose()
+
+
 def test_newer_database_is_refused(tmp_path):
     url = sqlite_url(tmp_path / "new.db")
     engine = open_engine(url)

@@ -37,6 +37,13 @@ class DatasetsScreen(Screen[None]):
         Binding("x", "toggle_removed", "remove/restore", id="datasets.remove"),
         Binding("s", "toggle_split", "train/test", id="datasets.split"),
         Binding("E", "export", "export", id="datasets.export"),
+        Binding(
+            "G",
+            "generate",
+            "generate",
+            tooltip="generate test cases like the selected item (a triage queue receives them)",
+            id="datasets.generate",
+        ),
         Binding("tab", "switch", "datasets/items", show=False, id="datasets.switch"),
     ]
 
@@ -58,6 +65,7 @@ class DatasetsScreen(Screen[None]):
         self._loads = 0
         self.items: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
+        self._resumed = False  # the first resume is the screen's opening (on_mount reads)
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -198,6 +206,15 @@ class DatasetsScreen(Screen[None]):
         )
         lines.append(literal(short(checks, 300)))
         source = item.get("source") or {}
+        generated = source.get("generated") if isinstance(source, dict) else None
+        if generated:
+            lines.append(
+                literal(
+                    f"\ngenerated {generated.get('kind')} of {generated.get('parent')}, "
+                    f"by {generated.get('model')}"
+                ),
+                style="magenta",
+            )
         if source:
             lines.append(
                 f"\nsource   record {literal(str(source.get('record_id')))}, review {source.get('review_id')}",
@@ -224,6 +241,12 @@ class DatasetsScreen(Screen[None]):
                 self.current = str(key)
                 self.reload()
                 self.query_one("#items", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        """Back from a screen above (a triage queue where cases were kept, say): read again."""
+        if self._resumed:
+            self.reload()
+        self._resumed = True
 
     def action_switch(self) -> None:
         items = self.query_one("#items", DataTable)
@@ -347,6 +370,35 @@ class DatasetsScreen(Screen[None]):
         engine, who, row = self.app.ctx.engine, self.app.ctx.reviewer, item["row_id"]
         split = "train" if item.get("split") == "test" else "test"
         self._change(lambda: update_item(engine, row, split=split, by=who), f"split: {split}")
+
+    def action_generate(self) -> None:
+        """`G`: generate test cases like the selected item; enter on the result opens the
+        triage queue."""
+        item = self._need_item()
+        if item is None or self.current is None:
+            return
+        if item.get("removed"):
+            self.notify(
+                "this item is removed from the dataset: x restores it first",
+                severity="warning",
+                markup=False,
+            )
+            return
+        from reviewer.evals.generate import parents_from_item
+        from reviewer.tui.screens.generate import GenerateDialog
+
+        dataset, row = self.current, str(item["row_id"])
+
+        def opened(queue: str | None) -> None:
+            if queue:
+                self.app.open_review(queue)
+
+        self.app.push_screen(
+            GenerateDialog(
+                dataset, str(item["id"]), lambda engine: parents_from_item(engine, dataset, row)
+            ),
+            opened,
+        )
 
     def action_export(self) -> None:
         if not self.current:

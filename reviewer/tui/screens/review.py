@@ -30,6 +30,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from reviewer.datasets.promote import GENERATED, generated_origin
 from reviewer.review.queues import QueueDef, RubricScore
 from reviewer.store.events import ReviewError
 from reviewer.tui.literal import literal, plain, short
@@ -112,6 +113,9 @@ def what_was_undone(
         said = "corrected answer"
     elif action == "accept":
         said = f"accepted suggestion ({before.verdict or '—'})"
+    elif action == "keep":
+        gone = [d for d in datasets_before if d not in datasets_after]
+        said = f"keep in {', '.join(gone)}" if gone else "keep"
     elif action == "promote":
         gone = [d for d in datasets_before if d not in datasets_after]
         if gone:
@@ -120,10 +124,13 @@ def what_was_undone(
             said = f"promotion (still in {', '.join(datasets_after)})"
         else:
             said = "promotion"
-    else:  # note, skip
+    else:  # note, skip, drop
         said = action
     return literal(said)
 
+
+#: What the output of a generated case is, on screen.
+SUGGESTED_EXPECTED = "suggested expected answer"
 
 #: how many pending items (in queue order) the app pre-grades when an assisted queue opens;
 #: `reviewer assist` does a whole queue
@@ -165,7 +172,18 @@ class ReviewScreen(Screen[None]):
         Binding("e", "correct", "correct", id="review.correct"),
         Binding("n", "note", "note", id="review.note"),
         Binding("d", "promote", "dataset", id="review.promote"),
+        # in a triage queue of generated cases (see check_action): d keeps, x drops
+        Binding("d", "keep", "keep", tooltip="keep the generated case", id="review.keep"),
+        Binding("x", "drop", "drop", tooltip="drop the generated case", id="review.drop"),
         Binding("D", "promote_other", "other dataset", show=False, id="review.promote_other"),
+        Binding(
+            "G",
+            "generate",
+            "generate",
+            show=False,
+            tooltip="generate test cases like this one (a triage queue receives them)",
+            id="review.generate",
+        ),
         Binding("s", "skip", "skip", id="review.skip"),
         Binding("u", "undo", "undo", id="review.undo"),
         Binding("right,l", "next_item", "next", show=False, id="review.next"),
@@ -204,6 +222,8 @@ class ReviewScreen(Screen[None]):
         super().__init__()
         self.queue = queue
         self.start_item = queue_item_id
+        # a triage queue of generated cases: d keeps a case, x drops it
+        self.triage = GENERATED in queue.filter.format
         self.session: ReviewSession | None = None
         self.item: ItemView | None = None
         self.score_focus = 0
@@ -217,6 +237,15 @@ class ReviewScreen(Screen[None]):
         self._paused = False  # a step's dialog is open: the keys after it wait for it
         self._session_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="review")
         self._session_closed = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`d` keeps (and `x` drops) in a triage queue of generated cases, `d` promotes in any
+        other queue; the footer shows the one that applies."""
+        if action in ("keep", "drop"):
+            return self.triage
+        if action == "promote":
+            return not self.triage
+        return True
 
     def compose(self) -> ComposeResult:
         yield Static("", id="review-header")
@@ -505,7 +534,10 @@ class ReviewScreen(Screen[None]):
         record = self.item.record
         if changed:
             conversation.show(
-                record.get("messages") or [], record.get("output"), record.get("error")
+                record.get("messages") or [],
+                record.get("output"),
+                record.get("error"),
+                output_label=SUGGESTED_EXPECTED if generated_origin(record) else None,
             )
             self.query_one("#meta", Static).update(meta_panel(record))
         self.query_one("#rubric", Static).update(self._rubric_panel())
@@ -545,14 +577,36 @@ class ReviewScreen(Screen[None]):
             plain(f'"{review.note}"' if review.note else "—", style="" if review.note else "dim"),
         )
         corrected = review.corrected
-        grid.add_row(
-            "corrected",
-            plain("✎ " + short(corrected, 80), style="cyan")
-            if corrected
-            else Text("—", style="dim"),
-        )
+        origin = generated_origin(self.item.record)
+        if origin is not None:  # a generated case: its expected answer, suggested or written
+            suggested = (self.item.record.get("output") or {}).get("content")
+            grid.add_row(
+                "expected",
+                plain("✎ " + short(corrected, 80), style="cyan")
+                if corrected
+                else Text(
+                    "suggested (e edits it)" if suggested else "— (e writes one)",
+                    style="dim",
+                ),
+            )
+        else:
+            grid.add_row(
+                "corrected",
+                plain("✎ " + short(corrected, 80), style="cyan")
+                if corrected
+                else Text("—", style="dim"),
+            )
+        if origin is not None:
+            grid.add_row(
+                "generated",
+                plain(f"{origin.get('kind')} of {origin.get('parent')}", style="bold magenta"),
+            )
         if review.skipped:
             status = "skipped by you"
+        elif origin is not None and review.complete:
+            status = f"kept in {', '.join(self.datasets)}" if self.datasets else "dropped"
+            if not self.datasets and verdict == "pass":
+                status = "done · pass (d keeps it)"
         elif review.complete:
             status = f"done · {verdict}"
         else:
@@ -564,6 +618,8 @@ class ReviewScreen(Screen[None]):
         grid.add_row("status", Text(status, style="green" if review.complete else "dim"))
         if self.datasets:
             grid.add_row("dataset", plain("in " + ", ".join(self.datasets), style="bold cyan"))
+        elif origin is not None:
+            grid.add_row("dataset", Text("— (d keeps it · x drops it)", style="dim"))
         else:
             grid.add_row("dataset", Text("— (d adds it)", style="dim"))
         self._suggestion_rows(grid)
@@ -694,7 +750,7 @@ class ReviewScreen(Screen[None]):
         self,
         what: str,
         call: Callable[[ReviewSession, int], ItemView],
-        announce: str | None = None,
+        announce: str | Callable[[], str] | None = None,
     ) -> bool:
         """A verdict or a skip on the item on screen, then the next item."""
         item = self._current()
@@ -719,7 +775,8 @@ class ReviewScreen(Screen[None]):
         except Exception as exc:
             self._failed(f"{what} not saved: {why(exc)}")
             return False
-        self.notify(announce or f"saved: {what}", timeout=1.5, markup=False)
+        said = announce() if callable(announce) else announce
+        self.notify(said or f"saved: {what}", timeout=1.5, markup=False)
         if looked is None:
             self.item = decided
             self._failed(
@@ -974,7 +1031,7 @@ class ReviewScreen(Screen[None]):
             )
             record = item.record
             editor = TextEditor(
-                "corrected answer",
+                "expected answer" if generated_origin(record) else "corrected answer",
                 start,
                 language="markdown",
                 beside=(record.get("messages") or [], record.get("output"), record.get("error")),
@@ -995,7 +1052,11 @@ class ReviewScreen(Screen[None]):
                 self._apply,
                 lambda s: s.set_correction(item_id, text),
                 failed=what,
-                announce="corrected answer saved",
+                announce=(
+                    "expected answer saved"
+                    if generated_origin(item.record)
+                    else "corrected answer saved"
+                ),
                 keep=True,
             )
 
@@ -1028,6 +1089,71 @@ class ReviewScreen(Screen[None]):
             f"promoted to {name}" if results[0].created else f"already in {name}",
             timeout=3,
             markup=False,
+        )
+        return True
+
+    def action_keep(self) -> None:
+        self._enqueue(self._keep)
+
+    async def _keep(self) -> bool:
+        """`d` in a triage queue: keep the generated case (into the queue's dataset), then the
+        next one; an item that is not a generated case is promoted as `d` does elsewhere."""
+        item = self._current()
+        if item is None:
+            return False
+        if generated_origin(item.record) is None:
+            return await self._promote_to_queue_dataset()
+        kept: list[PromoteResult] = []
+
+        def keep(s: ReviewSession, item_id: int) -> ItemView:
+            kept.append(s.keep(item_id))
+            return s.view(item_id)
+
+        def said() -> str:
+            name = literal(kept[0].dataset)
+            return f"kept in {name}" if kept[0].created else f"already in {name}"
+
+        return await self._decide("keep", keep, said)
+
+    def action_drop(self) -> None:
+        self._enqueue(partial(self._decide, "drop", lambda s, item_id: s.drop(item_id), "dropped"))
+
+    def action_generate(self) -> None:
+        self._enqueue(self._generate)
+
+    async def _generate(self) -> bool:
+        """`G`: generate test cases like the item on screen (the case its review makes), for
+        the dataset holding it, else the queue's dataset."""
+        item = self._current()
+        if item is None:
+            return False
+        dataset = (
+            self.queue.dataset
+            if self.queue.dataset in self.datasets or not self.datasets
+            else self.datasets[0]
+        )
+        if not dataset:
+            self._refused(
+                f"queue {self.queue.name} names no dataset for the generated cases: add "
+                "dataset: NAME to its file, or promote the item with D first"
+            )
+            return False
+        from reviewer.evals.generate import parent_from_review
+        from reviewer.tui.screens.generate import GenerateDialog
+
+        item_id, reviewer = item.queue_item_id, self.app.ctx.reviewer
+        where = f"item {item.position or '–'} of {self.queue.name}"
+
+        def opened(queue: str | None) -> Step | None:
+            if queue and queue != self.queue.name:
+                self.app.open_review(queue)
+            return None
+
+        self._ask(
+            GenerateDialog(
+                dataset, where, lambda engine: [parent_from_review(engine, item_id, reviewer)]
+            ),
+            opened,
         )
         return True
 

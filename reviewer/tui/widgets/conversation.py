@@ -126,16 +126,21 @@ def render_input(messages: list[dict[str, Any]], *, unfolded: bool) -> Renderabl
     return Group(*blocks)
 
 
-def render_output(output: dict[str, Any] | None, error: str | None) -> RenderableType:
+def render_output(
+    output: dict[str, Any] | None, error: str | None, label: str | None = None
+) -> RenderableType:
+    """The output under a rule saying what it is (`model output`, or `label`)."""
     if output is not None:
         return Group(
-            Rule(Text("model output", style="dim green"), style="dim green"),
+            Rule(Text(label or "model output", style="dim green"), style="dim green"),
             render_message(output, unfolded=True, is_output=True),
         )
     if error:
         return Group(
             Rule(Text("call failed", style="dim red"), style="dim red"), plain(error, style="red")
         )
+    if label:
+        return Text(f"(no {label}: e writes one)", style="dim")
     return Text("(no output logged)", style="dim")
 
 
@@ -155,6 +160,7 @@ class Conversation(VerticalScroll):
             None,
             None,
         )
+        self._output_label: str | None = None
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("", id="conversation-body")  # the conversation before the last user turn
@@ -166,10 +172,15 @@ class Conversation(VerticalScroll):
         messages: list[dict[str, Any]],
         output: dict[str, Any] | None,
         error: str | None = None,
+        *,
+        output_label: str | None = None,
     ) -> None:
         """Show a record. When it is taller than the pane, it opens at the last user turn, so
-        the question being answered and the output being graded are in view together."""
+        the question being answered and the output being graded are in view together.
+        `output_label` says what the output is when it is not the model's (a generated case's
+        suggested expected answer)."""
         self._last = (messages, output, error)
+        self._output_label = output_label
         self._update()
         self.scroll_home(animate=False)
         last = self.query_one("#conversation-last", Static)
@@ -190,7 +201,9 @@ class Conversation(VerticalScroll):
         self.query_one("#conversation-last", Static).update(
             render_input(messages[split:], unfolded=self.unfolded)
         )
-        self.query_one("#conversation-output", Static).update(render_output(output, error))
+        self.query_one("#conversation-output", Static).update(
+            render_output(output, error, self._output_label)
+        )
 
     def toggle_fold(self) -> None:
         self.unfolded = not self.unfolded
