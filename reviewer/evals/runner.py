@@ -311,8 +311,9 @@ class _Job:
 class _Writer:
     """Buffers result and cache rows and commits them in small batches from a thread."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, flushed: Callable[[list[str]], None] | None = None) -> None:
         self.engine = engine
+        self.flushed = flushed  # told the cache keys now in the database
         self.results: list[dict[str, Any]] = []
         self.cache: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
@@ -334,6 +335,8 @@ class _Writer:
         if results or cache:
             # the thread finishes its commit even when this await is cancelled
             await asyncio.to_thread(_write, self.engine, results, cache)
+            if self.flushed is not None:
+                self.flushed([row["key"] for row in cache])
 
     async def loop(self) -> None:
         while not self._closed:
@@ -375,7 +378,11 @@ class _Eval:
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.providers: dict[str, Provider] = {}
         self.inflight: dict[str, asyncio.Future[tuple[Completion, bool]]] = {}
-        self.writer = _Writer(engine)
+        # answers of this eval not yet committed to the cache: a request made again before the
+        # writer commits (two strategies sharing a first answer) is answered from here
+        self.recent: dict[str, Completion] = {}
+        self._evict: list[str] = []
+        self.writer = _Writer(engine, self._committed)
         self.done = 0
         self.total = 0
 
@@ -387,6 +394,13 @@ class _Eval:
                 base_url = str(self.workspace / base_url)  # relative: to the workspace
             found = self.providers[name] = get_provider(name, base_url, retry=self.retry)
         return found
+
+    def _committed(self, keys: list[str]) -> None:
+        """Forget the answers committed one flush before these (a cache lookup started before
+        their commit may still miss them in the database)."""
+        self._evict, keys = keys, self._evict
+        for key in keys:
+            self.recent.pop(key, None)
 
     def tick(self, n: int = 1) -> None:
         self.done += n
@@ -413,8 +427,9 @@ class _Eval:
         draw: int = 0,
         check: Callable[[Completion], str | None] | None = None,
     ) -> tuple[Completion, bool]:
-        """The answer to a request, and whether it came from the cache. Identical requests in
-        flight are made once; answers are cached. `draw` says which answer to a repeated
+        """The answer to a request, and whether it came from the cache (or from the same
+        request made by another case of this eval). Identical requests are made once; answers
+        are cached. `draw` says which answer to a repeated
         request this is (a provider replaying recorded answers reads it); an answer `check`
         rejects (with its reason) is a ProviderError, neither used nor cached."""
         if cached is None and look_up and self.cache:
@@ -424,10 +439,15 @@ class _Eval:
             problem = check(completion) if check is not None else None
             if problem is None:
                 return completion, True
+        # from here on no await until the request is in `inflight`: no duplicate call
+        if self.cache and key in self.recent:
+            completion = self.recent[key]
+            if check is None or check(completion) is None:
+                return completion, True
         pending = self.inflight.get(key)
-        if pending is not None:
+        if pending is not None:  # the same request, asked by another case: no call of its own
             completion, _ = await asyncio.shield(pending)
-            return completion, False
+            return completion, True
         future: asyncio.Future[tuple[Completion, bool]] = asyncio.get_running_loop().create_future()
         self.inflight[key] = future
         try:
@@ -457,6 +477,8 @@ class _Eval:
         finally:
             self.inflight.pop(key, None)
         future.set_result((completion, False))
+        if self.cache:
+            self.recent[key] = completion
         self.writer.add(cache=_cache_row(key, provider, model, completion))
         return completion, False
 

@@ -433,3 +433,18 @@ async def test_self_critique_on_postgres(
     server: FakeLLM,  # noqa: F811
 ) -> None:
     await test_self_critique_drafts_critiques_and_revises(pg_engine, tmp_path, server)
+
+
+async def test_strategies_of_one_eval_share_their_first_answer(
+    engine: Engine,
+    tmp_path: Path,
+    server: FakeLLM,  # noqa: F811
+) -> None:
+    make_dataset(engine, tmp_path, 6)
+    server.responder = Varying(flaky)
+    single, sampled = await run_eval(
+        engine, prompt(), PROMPT, "ds", strategies=[Strategy(), Strategy(samples=3)]
+    )
+    # the plain run's answer is the sampled run's first, asked once whenever each needs it
+    assert server.count == 6 * 3
+    assert single.summary["called"] + sampled.summary["called"] == 18
