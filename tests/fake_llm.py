@@ -11,7 +11,8 @@ Endpoints: ``POST /v1/chat/completions`` (OpenAI Chat Completions) and ``POST /v
 estimate, tool calls in each API's shape.
 
 Scripted behaviours, consumed one per request in arrival order (``script``), then
-``default``: ``Answer()`` (the ``responder``'s answer), ``Fail(status, retry_after=...)``
+``default``: ``Answer()`` (the ``responder``'s answer; ``Varying`` makes one whose answer to the same
+request changes from one arrival to the next, for sampled strategies), ``Fail(status, retry_after=...)``
 (429, 500, 503, ... with an error body and optional Retry-After), ``Hang()`` (never answers,
 until the client gives up or the server stops). ``answer_first(k)`` answers the next k
 requests and hangs every later one. The ``responder`` is a function of the request body
@@ -125,6 +126,34 @@ def last_user_text(body: dict[str, Any]) -> str:
 def default_responder(body: dict[str, Any]) -> Answer_:
     """Echo the last user message: `answer: <text>`."""
     return f"answer: {last_user_text(body)}"
+
+
+class Varying:
+    """A responder whose answer to the same request changes, as a sampled model's does: the
+    i-th arrival of an identical body (0 first) is answered by `answer(body, i)`. Which of
+    several identical requests in flight gets which i is the order they arrive in."""
+
+    def __init__(self, answer: Callable[[dict[str, Any], int], Answer_]) -> None:
+        self.answer = answer
+        self.seen: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, body: dict[str, Any]) -> Answer_:
+        key = json.dumps(body, sort_keys=True)
+        with self._lock:
+            index = self.seen.get(key, 0)
+            self.seen[key] = index + 1
+        return self.answer(body, index)
+
+
+def structured_answer(body: dict[str, Any], answer: dict[str, Any]) -> Answer_:
+    """`answer` the way a request for structured output expects it: the `review` tool's input
+    for an Anthropic request that forces that tool, else JSON text (OpenAI's
+    `response_format: json_schema`)."""
+    choice = body.get("tool_choice") or {}
+    if isinstance(choice, dict) and choice.get("type") == "tool":
+        return {"content": "", "tool_calls": [{"name": choice["name"], "arguments": answer}]}
+    return json.dumps(answer)
 
 
 @dataclass

@@ -13,7 +13,6 @@ from reviewer.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REJECTED,
-    database,
     engine,
     fail,
     reviewer_name,
@@ -71,6 +70,51 @@ def eval_cmd(
         bool,
         typer.Option("--no-cache", help="Call the models even for answers already in the cache."),
     ] = False,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples", help="Answer every case N times: pass@1, pass@N, pass^N, flaky cases."
+        ),
+    ] = None,
+    self_critique: Annotated[
+        bool,
+        typer.Option("--self-critique", help="Draft, critique (structured), revision."),
+    ] = False,
+    critic: Annotated[
+        str | None,
+        typer.Option("--critic", help="The model that critiques (implies --self-critique)."),
+    ] = None,
+    best_of: Annotated[
+        int | None,
+        typer.Option("--best-of", help="N answers; a judge model picks one (see --judge)."),
+    ] = None,
+    ensemble: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ensemble",
+            help="These models each answer (comma-separated or repeated); the majority wins.",
+        ),
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option("--select", help="How an ensemble chooses: majority or judge."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge", help="The judge of --best-of and of an ensemble that selects by judge."
+        ),
+    ] = None,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy",
+            "-s",
+            help="Run with this strategy (repeat: models x strategies in one table): single, "
+            "samples=N, self-critique[=MODEL], best-of=N[@JUDGE], ensemble=A,B[,C][@JUDGE], "
+            "joined with + (best-of=3+samples=5).",
+        ),
+    ] = None,
     split: Annotated[
         str | None,
         typer.Option(
@@ -88,6 +132,12 @@ def eval_cmd(
     from reviewer.evals.prompts import PromptError, load_prompt
     from reviewer.evals.providers import ProviderError
     from reviewer.evals.runner import run_eval_sync
+    from reviewer.evals.strategies import (
+        StrategyError,
+        parse_strategy,
+        strategy_of,
+        with_options,
+    )
 
     if concurrency < 1:
         fail("--concurrency is at least 1")
@@ -102,6 +152,35 @@ def eval_cmd(
     try:
         loaded = load_prompt(path)
     except PromptError as exc:
+        fail(str(exc))
+    flags = {
+        "--samples": samples is not None, "--self-critique": self_critique,
+        "--critic": critic is not None, "--best-of": best_of is not None,
+        "--ensemble": bool(ensemble), "--select": select is not None, "--judge": judge is not None,
+    }  # fmt: skip
+    try:
+        if strategy:
+            given = [name for name, on in flags.items() if on]
+            if given:
+                fail(
+                    f"--strategy takes the whole strategy: spell {', '.join(given)} in it "
+                    "(e.g. --strategy best-of=3@gpt-4o+samples=5)"
+                )
+            strategies = list(dict.fromkeys(parse_strategy(s) for s in strategy))
+        else:
+            strategies = [
+                with_options(
+                    strategy_of(loaded),
+                    samples=samples,
+                    self_critique=self_critique,
+                    critic=critic,
+                    best_of=best_of,
+                    ensemble=ensemble,
+                    select=select,
+                    judge=judge,
+                )  # fmt: skip
+            ]
+    except StrategyError as exc:
         fail(str(exc))
     opened = engine(current)
     bar = None
@@ -130,6 +209,7 @@ def eval_cmd(
                 timeout=timeout,
                 by=reviewer_name(current),
                 split=split,
+                strategies=strategies,
             )
         result = compare_eval(
             opened,
@@ -142,6 +222,11 @@ def eval_cmd(
             fail_under=fail_under,
             split=split,
         )
+        table: list[Any] = []
+        if len(result.runs) > 1:
+            from reviewer.evals.choice import choice_table, entries_of
+
+            table = choice_table(entries_of(opened, [o.run_id for o, _c in result.runs]))
     except (DatasetError, ProviderError, PromptError, PriceError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:  # the runs are marked cancelled, their results kept
@@ -149,7 +234,10 @@ def eval_cmd(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         opened.dispose()
-    emit(result.to_json(), json=json_out, text=lambda: _lines(current, result))
+    document = result.to_json()
+    if table:
+        document["table"] = [row.to_dict() for row in table]
+    emit(document, json=json_out, text=lambda: _lines(result, table))
     if not json_out:
         for outcome, comparison in result.runs:
             errors = comparison.summary.errors
@@ -164,9 +252,11 @@ def eval_cmd(
     raise typer.Exit(EXIT_OK if result.ok else EXIT_REJECTED)
 
 
-def _lines(current: Any, result: Any) -> list[str]:
-    """The text summary: a line per model, the first error, the models side by side."""
-    from reviewer.evals.compare import compare_models, format_models, format_summary
+def _lines(result: Any, table: list[Any]) -> list[str]:
+    """The text summary: a line per run (model and strategy), the first error, the flaky cases
+    of a sampled run, and with several runs the table of models × strategies."""
+    from reviewer.evals.choice import format_table
+    from reviewer.evals.compare import case_samples, format_rate, format_summary
 
     lines: list[str] = []
     if result.runs:
@@ -176,10 +266,14 @@ def _lines(current: Any, result: Any) -> list[str]:
             f"{result.prompt} ({result.prompt_hash[:8]}) on {result.dataset} "
             f"v{first.dataset_version}{part}: {first.summary.cases} cases"
         )
-    width = max([len(o.model) for o, _c in result.runs] + [5])
+    names = {
+        o.run_id: o.model if c.summary.strategy == "single" else f"{o.model} · {c.summary.strategy}"
+        for o, c in result.runs
+    }
+    width = max([len(n) for n in names.values()] + [5])
     for o, c in result.runs:
         s = o.summary
-        lines.append(f"{o.model:<{width}}  {format_summary(c.summary)}")
+        lines.append(f"{names[o.run_id]:<{width}}  {format_summary(c.summary)}")
         against = "no baseline yet" if c.baseline.kind == "none" else c.baseline.label
         counted = f"{c.summary.graded} graded · {c.summary.errors} error" + (
             "" if c.summary.errors == 1 else "s"
@@ -193,8 +287,16 @@ def _lines(current: Any, result: Any) -> list[str]:
         errors = [case.new.error for case in c.cases if case.new.error]
         if errors:
             lines.append(f"{'':<{width}}  first error: {errors[0]}")
-    if len(result.runs) > 1:
-        with database(current) as opened:
-            table = format_models(compare_models(opened, [o.run_id for o, _c in result.runs]))
-        lines += ["", *table]
+        for case in c.cases:
+            sampled = case_samples(case.item_id, case.new)
+            if sampled is not None and sampled.flaky:
+                figures = sampled.to_dict()
+                lines.append(
+                    f"{'':<{width}}  flaky: {case.item_id} ({sampled.c} of {sampled.n} passed · "
+                    f"pass@1 {format_rate(figures['pass@1'])} · pass^{sampled.n} "
+                    f"{format_rate(figures[f'pass^{sampled.n}'])} · consistency "
+                    f"{format_rate(figures['consistency'])})"
+                )
+    if table:
+        lines += ["", *format_table(table)]
     return lines

@@ -46,6 +46,7 @@ from sqlalchemy import Connection, Engine, Table, select
 from sqlmodel import SQLModel
 
 from reviewer.evals.graders import UNREADABLE_JUDGE
+from reviewer.evals.sampling import CaseSamples, SampleStats, sample_stats
 from reviewer.measures import percentile
 from reviewer.messages import last_user_text
 from reviewer.store import schema  # noqa: F401  (registers the tables)
@@ -85,6 +86,7 @@ class Side:
     latency_ms: float | None = None
     cost_usd: float | None = None
     error: str | None = None
+    samples: list[dict[str, Any]] | None = None  # a strategy run's answers (see the runner)
 
     @property
     def text(self) -> str:
@@ -98,6 +100,21 @@ class Side:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "text": self.text}
+
+    def sampled(self) -> CaseSamples | None:
+        """n and c of a graded case answered more than once (None otherwise)."""
+        return case_samples("", self)
+
+
+def case_samples(item_id: str, side: Side) -> CaseSamples | None:
+    """The graded samples of a case of a sampled run: n answers graded, c passing (None when
+    the case has one answer, or an error)."""
+    if not side.samples or len(side.samples) < 2 or _failed(side):
+        return None
+    graded = [s for s in side.samples if s.get("passed") is not None]
+    if not graded:
+        return None
+    return CaseSamples(item_id, len(graded), sum(1 for s in graded if s["passed"]))
 
 
 @dataclass(slots=True)
@@ -143,8 +160,9 @@ class Case:
 
     def brief(self) -> dict[str, Any]:
         """The case in short: item, change, and the new side's pass/fail, score, error and
-        reasons (no texts)."""
-        return {
+        reasons (no texts); for a sampled case, its samples (`n`, `passed`, `pass@1`,
+        `pass^N`, `consistency`, `flaky`)."""
+        out: dict[str, Any] = {
             "item_id": self.item_id,
             "change": self.change,
             "passed": self.new.passed,
@@ -152,6 +170,10 @@ class Case:
             "error": self.new.error,
             "reasons": self.new.reasons,
         }
+        sampled = case_samples(self.item_id, self.new)
+        if sampled is not None:
+            out["samples"] = sampled.to_dict()
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -194,9 +216,15 @@ class Summary:
     judge_unreadable: int = 0  # judge answers of this run that held no verdict
     graders_changed: bool = False  # the baseline run had other graders: it was regraded
     judges: list[str] = field(default_factory=list)  # judge files grading: version, agreement
+    strategy: str = "single"  # how the answers were made (`strategies.Strategy.label`)
+    sampling: SampleStats | None = None  # a sampled run's pass@k, pass^k, flaky cases
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("sampling")
+        if self.sampling is not None:
+            out.update(self.sampling.to_dict())
+        return out
 
 
 @dataclass(slots=True)
@@ -333,9 +361,15 @@ class ModelSummary:
     p95_ms: float | None
     input_tokens: int
     output_tokens: int
+    strategy: str = "single"
+    sampling: SampleStats | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("sampling")
+        if self.sampling is not None:
+            out.update(self.sampling.to_dict())
+        return out
 
 
 # -- small helpers --------------------------------------------------------------------------------
@@ -396,7 +430,38 @@ def _side(row: Any) -> Side:
         latency_ms=row.latency_ms,
         cost_usd=row.cost_usd,
         error=row.error,
+        samples=_loads(getattr(row, "samples", None)),
     )
+
+
+def answer_latencies(sides: Iterable[Side]) -> list[float]:
+    """The latency of every answer: a sampled case's samples one by one (each is one answer a
+    user waits for), else the case's."""
+    out: list[float] = []
+    for side in sides:
+        if side.samples and len(side.samples) > 1:
+            out.extend(
+                float(s["latency_ms"]) for s in side.samples if s.get("latency_ms") is not None
+            )
+        elif side.latency_ms is not None:
+            out.append(side.latency_ms)
+    return out
+
+
+def strategy_label(run: Any) -> str:
+    """The label of a run's strategy (`single` for a plain run)."""
+    recorded = _loads(getattr(run, "strategy", None), {})
+    return str(recorded.get("label") or "single") if isinstance(recorded, dict) else "single"
+
+
+def _sampling(run: Any, ids: Sequence[str], sides: Sequence[Side]) -> SampleStats | None:
+    """pass@k figures of a run whose strategy samples more than once (None otherwise)."""
+    recorded = _loads(getattr(run, "strategy", None), {})
+    n = int(recorded.get("samples") or 1) if isinstance(recorded, dict) else 1
+    if n < 2:
+        return None
+    found = [case_samples(i, side) for i, side in zip(ids, sides, strict=True)]
+    return sample_stats([c for c in found if c is not None], n)
 
 
 def _failed(side: Side) -> bool:
@@ -451,8 +516,13 @@ def _items(engine: Engine, dataset: str, version: int) -> list[dict[str, Any]]:
         return []
 
 
-def _pick(rows: list[Any], model: str) -> Any:
-    """The latest of `rows` (newest first) with the same model, else the latest."""
+def _pick(rows: list[Any], model: str, strategy: str = "single") -> Any:
+    """The latest of `rows` (newest first) with the same model and strategy, else with the
+    same model and one plain call per case, else with the same model, else the latest."""
+    for wanted in dict.fromkeys((strategy, "single")):
+        for row in rows:
+            if row.model == model and strategy_label(row) == wanted:
+                return row
     for row in rows:
         if row.model == model:
             return row
@@ -478,7 +548,8 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
     # a run on one split is compared with runs on that split or on the whole dataset
     earlier = [r for r in earlier if r.split is None or r.split == run.split]
     other = [r for r in earlier if r.prompt_hash != run.prompt_hash]
-    chosen = _pick(other, run.model) if other else _pick(earlier, run.model)
+    strategy = strategy_label(run)
+    chosen = _pick(other, run.model, strategy) if other else _pick(earlier, run.model, strategy)
     return int(chosen.id) if chosen is not None else None
 
 
@@ -629,6 +700,8 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
         before = baseline.cases.get(item_id)
         cases.append(Case(item_id, questions.get(item_id, ""), before, new, change_of(before, new)))
     summary = summarize(run_id, baseline, cases, rows)
+    summary.strategy = strategy_label(run)
+    summary.sampling = _sampling(run, [c.item_id for c in cases], [c.new for c in cases])
     summary.judges = [
         str(g["judge_note"])
         for g in (orjson.loads(run.graders) if run.graders else [])
@@ -709,7 +782,7 @@ def summarize(run_id: int, baseline: Baseline, cases: list[Case], rows: list[Any
     s.baseline_pass_rate = s.baseline_passed / s.baseline_graded if s.baseline_graded else None
     s.cost_usd = _sum(c.new.cost_usd for c in cases)
     s.baseline_cost_usd = _sum(c.baseline.cost_usd for c in cases if c.baseline)
-    latencies = [c.new.latency_ms for c in cases if c.new.latency_ms is not None]
+    latencies = answer_latencies(c.new for c in cases)
     s.p50_ms = percentile(latencies, 50)
     s.p95_ms = percentile(latencies, 95)
     s.input_tokens = sum(r.input_tokens or 0 for r in rows)
@@ -739,7 +812,7 @@ def run_summary(engine: Engine, run_id: int) -> ModelSummary:
         for side, c in zip(sides, changes, strict=True)
         if c not in ("ungraded", "error") and side.passed
     )
-    latencies = [s.latency_ms for s in sides if s.latency_ms is not None]
+    latencies = answer_latencies(sides)
     return ModelSummary(
         run_id=run_id,
         provider=run.provider,
@@ -755,6 +828,8 @@ def run_summary(engine: Engine, run_id: int) -> ModelSummary:
         p95_ms=percentile(latencies, 95),
         input_tokens=sum(r.input_tokens or 0 for r in rows),
         output_tokens=sum(r.output_tokens or 0 for r in rows),
+        strategy=strategy_label(run),
+        sampling=_sampling(run, [str(r.item_id) for r in rows], sides),
     )
 
 
@@ -793,6 +868,19 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("s" if n != 1 and word == "error" else "")
 
 
+def format_sampling(stats: SampleStats | None) -> list[str]:
+    """`pass@1 72%`, `pass@5 80%`, `pass^5 60%`, `1 flaky` of a sampled run ([] otherwise)."""
+    if stats is None:
+        return []
+    n = stats.samples
+    return [
+        f"pass@1 {format_rate(stats.pass_at_1)}",
+        f"pass@{n} {format_rate(stats.pass_at_n)}",
+        f"pass^{n} {format_rate(stats.pass_hat_n)}",
+        f"{len(stats.flaky)} flaky",
+    ]
+
+
 def format_summary(summary: Summary) -> str:
     """`pass rate 62% → 81% · 3 fixed · 2 regressed · $0.12 · p50 1.1 s · p95 2.1 s`."""
     if summary.baseline_pass_rate is not None:
@@ -800,6 +888,7 @@ def format_summary(summary: Summary) -> str:
         parts = [rate, _count(summary.fixed, "fixed"), _count(summary.regressed, "regressed")]
     else:
         parts = [f"pass rate {format_rate(summary.pass_rate)} (no baseline)"]
+    parts.extend(format_sampling(summary.sampling))
     if summary.errors:
         parts.append(_count(summary.errors, "error"))
     if summary.judge_unreadable:

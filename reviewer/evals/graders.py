@@ -111,7 +111,7 @@ class GraderError(ValueError):
 #: The keys each grader type takes (besides `type` and `name`): the shared vocabulary.
 GRADER_KEYS = CHECK_KEYS
 GRADER_TYPES = TYPES
-_PROVIDERS = ("openai", "anthropic", "echo")
+_PROVIDERS = ("openai", "anthropic", "echo", "replay")
 _python_functions: dict[str, Callable[..., Any]] = {}
 
 

@@ -49,7 +49,7 @@ from pydantic import (
 from reviewer.evals.graders import GraderError, check_graders
 from reviewer.messages import last_user_text
 
-PROVIDERS = ("openai", "anthropic", "echo")
+PROVIDERS = ("openai", "anthropic", "echo", "replay")
 TEMPLATE_ROLES = ("system", "user", "assistant")
 #: Request keys a prompt sets elsewhere, so `params` may not hold them.
 RESERVED_PARAMS = ("model", "messages", "system", "stream")
@@ -75,6 +75,54 @@ class MessageTemplate(BaseModel):
     content: str
 
 
+class SelfCritiqueSpec(BaseModel):
+    """`self_critique: {model}`: a draft, a critique (by `model`, else the answering model),
+    a revision. `self_critique: true` (or `{}`) takes the defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+
+
+class BestOfSpec(BaseModel):
+    """`best_of: {n, judge}`: n answers, the judge (a model; else the answering model) picks
+    one. `best_of: 3` is `{n: 3}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: int = Field(ge=2, le=20)
+    judge: str | None = None
+
+
+class EnsembleSpec(BaseModel):
+    """`ensemble: [models]` or `{models, select, judge}`: each model answers; the majority of
+    the normalised answers wins (`select: majority`), or a judge picks (`select: judge`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str]
+    select: Literal["majority", "judge"] = "majority"
+    judge: str | None = None
+
+    @field_validator("models")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        if not 2 <= len(value) <= 10:
+            raise ValueError(f"two to ten models, not {len(value)}")
+        if any(not m.strip() for m in value):
+            raise ValueError("a model name cannot be empty")
+        return value
+
+
+#: The strategy keys of a prompt file that choose how an answer is made (one at most).
+STRATEGY_KEYS = ("self_critique", "best_of", "ensemble")
+_STRATEGY_FIELDS = {
+    "self_critique": "model",
+    "best_of": "n and judge",
+    "ensemble": "models, select and judge",
+}
+
+
 class PromptFile(BaseModel):
     """A parsed prompt file. `path`, `text` and `hash` say where it came from (set by
     `parse_prompt`); templates are compiled once and kept."""
@@ -83,7 +131,7 @@ class PromptFile(BaseModel):
 
     name: str = Field(min_length=1)
     description: str = ""
-    provider: Literal["openai", "anthropic", "echo"]
+    provider: Literal["openai", "anthropic", "echo", "replay"]
     model: str = Field(default="", validate_default=True)
     params: dict[str, Any] = Field(default_factory=dict)
     base_url: str | None = None
@@ -95,6 +143,11 @@ class PromptFile(BaseModel):
     kind: Literal["prompt", "judge"] = "prompt"
     instructions: str | None = None
     examples: list[dict[str, Any]] = Field(default_factory=list)
+    # strategies (reviewer.evals.strategies): n answers per case, and how an answer is made
+    samples: int = Field(default=1, ge=1, le=100)
+    self_critique: SelfCritiqueSpec | None = None
+    best_of: BestOfSpec | None = None
+    ensemble: EnsembleSpec | None = None
 
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
@@ -109,6 +162,25 @@ class PromptFile(BaseModel):
                 raise ValueError(f"{key!r} is not a parameter here (set it at the top level)")
         return value
 
+    @field_validator("self_critique", mode="before")
+    @classmethod
+    def _critique_shorthand(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return {"model": value} if isinstance(value, str) else value
+
+    @field_validator("best_of", mode="before")
+    @classmethod
+    def _best_of_shorthand(cls, value: Any) -> Any:
+        return {"n": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("ensemble", mode="before")
+    @classmethod
+    def _ensemble_shorthand(cls, value: Any) -> Any:
+        return {"models": value} if isinstance(value, list) else value
+
     @field_validator("graders", mode="before")
     @classmethod
     def _check_graders(cls, value: Any) -> Any:
@@ -122,7 +194,7 @@ class PromptFile(BaseModel):
     @classmethod
     def _model_needed(cls, value: str, info: ValidationInfo) -> str:
         provider = info.data.get("provider")
-        if provider in ("openai", "anthropic") and not value.strip():
+        if provider in ("openai", "anthropic", "replay") and not value.strip():
             raise ValueError(f"missing (provider {provider} needs a model)")
         return value
 
@@ -155,6 +227,17 @@ class PromptFile(BaseModel):
             raise ValueError("a judge (kind: judge) needs instructions")
         if self.kind == "prompt" and (self.instructions is not None or self.examples):
             raise ValueError("instructions and examples are for judges: add kind: judge")
+        chosen = [k for k in STRATEGY_KEYS if getattr(self, k) is not None]
+        if self.kind == "judge" and (chosen or self.samples != 1):
+            raise ValueError(
+                "a judge (kind: judge) takes no strategy (samples, "
+                + ", ".join(STRATEGY_KEYS)
+                + ")"
+            )
+        if len(chosen) > 1:
+            raise ValueError(
+                f"{' and '.join(chosen)}: choose one way to make an answer (samples goes with any)"
+            )
         return self
 
     def _sources(self) -> Iterator[tuple[str, str]]:
@@ -359,6 +442,9 @@ def _describe(err: Any, root: yaml.Node) -> tuple[int | None, str]:
         if len(loc) == 1:
             return line, f"unknown key {loc[-1]!r} (a prompt file has {', '.join(_KNOWN_KEYS)})"
         parent = _loc_text(loc[:-1])
+        if loc[0] in _STRATEGY_FIELDS:
+            has = _STRATEGY_FIELDS[str(loc[0])]
+            return line, f"{parent}: unknown key {loc[-1]!r} ({loc[0]} has {has})"
         return line, f"{parent}: unknown key {loc[-1]!r} (a message template has role and content)"
     if kind == "missing":
         # a missing key has no line of its own; inside a list entry, the entry's line

@@ -1,4 +1,4 @@
-"""Model providers: openai, anthropic (through their official async SDKs) and echo.
+"""Model providers: openai, anthropic (through their official async SDKs), echo and replay.
 
 `get_provider(name, base_url=None)` returns an object with
 `async complete(messages, model, params, timeout) -> Completion`: canonical messages in, the
@@ -13,6 +13,8 @@ canonical assistant message out, with token usage and latency.
   after connection errors and timeouts. Each attempt has its own deadline (`timeout`).
 - Cancelling the awaiting task cancels the HTTP request (asyncio cancellation propagates).
 - Keys are never part of anything returned, logged or stored.
+- `replay` answers from recorded answers (a JSONL file per model, `ReplayProvider`): offline
+  demos and CI without keys.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import orjson
 
 from reviewer.messages import Message, make, to_anthropic, to_openai, tool_call
 
-PROVIDERS = ("openai", "anthropic", "echo")
+PROVIDERS = ("openai", "anthropic", "echo", "replay")
 DEFAULT_TIMEOUT = 60.0
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
 
@@ -147,8 +149,12 @@ class Provider:
         model: str,
         params: dict[str, Any] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        *,
+        sample: int = 0,
     ) -> Completion:
-        """The model's answer to `messages`; ProviderError once the retries are spent."""
+        """The model's answer to `messages`; ProviderError once the retries are spent.
+        `sample` says which answer to a repeated request this is (0 for the first): only a
+        provider replaying recorded answers reads it."""
         params = dict(params or {})
         await self.prepare()
         attempts = self.retry.max_attempts
@@ -481,18 +487,120 @@ class EchoProvider(Provider):
         )
 
 
+def replay_key(messages: list[Message]) -> str:
+    """What a recorded answer is found by: the rendered messages, exactly."""
+    import hashlib
+
+    data = orjson.dumps(messages, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class ReplayProvider(Provider):
+    """Answers from recorded answers, no network: `base_url` is a folder holding one
+    `MODEL.jsonl` per model, or one `.jsonl` file. Each line is a recorded answer:
+
+        {"messages": [...], "sample": 0, "output": "text or an assistant message",
+         "latency_ms": 812, "input_tokens": 90, "output_tokens": 14}
+
+    found by the request's rendered messages (exactly) and the sample index (0 when left
+    out); a line of a shared file may name its `model`. An input with no recorded answer is a
+    ProviderError saying so."""
+
+    name = "replay"
+    uses_sdk = False
+
+    def __init__(self, base_url: str | None = None, retry: RetryPolicy | None = None) -> None:
+        super().__init__(base_url, retry)
+        if not base_url:
+            raise ProviderError(
+                "the replay provider answers from recorded answers: set base_url to their "
+                "folder (MODEL.jsonl in it) or file"
+            )
+        self._tables: dict[str, dict[tuple[str | None, str, int], dict[str, Any]]] = {}
+
+    def _path(self, model: str) -> str:
+        from pathlib import Path
+
+        root = Path(self.base_url or "")
+        return str(root if root.suffix == ".jsonl" else root / f"{model}.jsonl")
+
+    @staticmethod
+    def _read(path: str) -> dict[tuple[str | None, str, int], dict[str, Any]]:
+        table: dict[tuple[str | None, str, int], dict[str, Any]] = {}
+        try:
+            with open(path, "rb") as handle:
+                for number, line in enumerate(handle, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        entry = orjson.loads(line)
+                        messages = entry["messages"]
+                        sample = int(entry.get("sample") or 0)
+                        if not isinstance(messages, list) or "output" not in entry:
+                            raise ValueError("needs messages (a list) and output")
+                    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                        raise ProviderError(
+                            f"{path}: line {number}: not a recorded answer ({exc})"
+                        ) from None
+                    model = entry.get("model")
+                    table[
+                        (model if isinstance(model, str) else None, replay_key(messages), sample)
+                    ] = entry
+        except OSError as exc:
+            raise ProviderError(
+                f"replay: cannot read the recorded answers {path}: {exc.strerror or exc}"
+            ) from None
+        return table
+
+    async def complete(
+        self,
+        messages: list[Message],
+        model: str,
+        params: dict[str, Any] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        sample: int = 0,
+    ) -> Completion:
+        path = self._path(model)
+        table = self._tables.get(path)
+        if table is None:
+            table = self._tables[path] = await asyncio.to_thread(self._read, path)
+        key = replay_key(messages)
+        entry = table.get((model, key, sample)) or table.get((None, key, sample))
+        if entry is None:
+            raise ProviderError(
+                f"replay {model}: no recorded answer for this input (sample {sample}) in {path}"
+            )
+        output = entry["output"]
+        message = make("assistant", output) if isinstance(output, str) else dict(output)
+        return Completion(
+            output=message,
+            input_tokens=entry.get("input_tokens"),
+            output_tokens=entry.get("output_tokens"),
+            latency_ms=float(entry.get("latency_ms") or 0.0),
+            raw_id=entry.get("id"),
+            finish_reason="stop",
+        )
+
+    async def _call(
+        self, messages: list[Message], model: str, params: dict[str, Any], timeout: float
+    ) -> Completion:  # pragma: no cover - complete() answers
+        raise NotImplementedError
+
+
 _MAKERS: dict[str, Callable[..., Provider]] = {
     "openai": OpenAIProvider,
     "anthropic": AnthropicProvider,
     "echo": EchoProvider,
+    "replay": ReplayProvider,
 }
 
 
 def get_provider(
     name: str, base_url: str | None = None, *, retry: RetryPolicy | None = None
 ) -> Provider:
-    """The provider called `name` (openai, anthropic, echo); ProviderError for an unknown name
-    or a missing API key."""
+    """The provider called `name` (openai, anthropic, echo, replay); ProviderError for an
+    unknown name or a missing API key."""
     maker = _MAKERS.get(name)
     if maker is None:
         raise ProviderError(f"unknown provider {name!r} (providers: {', '.join(PROVIDERS)})")

@@ -51,6 +51,15 @@ from reviewer.evals.providers import (
     RetryPolicy,
     get_provider,
 )
+from reviewer.evals.strategies import (
+    SINGLE,
+    Attempt,
+    Context,
+    Strategy,
+    answer,
+    combine,
+    strategy_of,
+)
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 from reviewer.store.events import stamp, utc_now
 
@@ -103,6 +112,12 @@ def cache_key(provider: str, model: str, params: dict[str, Any], messages: list[
     return _digest(["response/v1", provider, model, params, messages])
 
 
+def draw_key(key: str, draw: int) -> str:
+    """The cache key of another answer to the same request (a sample of a strategy): draw 0 is
+    the request's own key, so a plain run's answers serve as every strategy's first sample."""
+    return key if draw == 0 else _digest(["response/v1/draw", key, draw])
+
+
 def run_key(
     prompt_hash_: str,
     dataset_hash: str,
@@ -112,12 +127,16 @@ def run_key(
     grader_specs: list[dict[str, Any]],
     *,
     split: str | None = None,
+    strategy: dict[str, Any] | None = None,
 ) -> str:
     """What makes two runs the same run (to continue a killed one). A run on one split of the
-    dataset is another run than one on all of it (a run on all of it keeps the key it had)."""
+    dataset, or with a strategy (`Strategy.identity`), is another run than a plain one on all
+    of it (which keeps the key it always had)."""
     parts: list[Any] = ["run/v1", prompt_hash_, dataset_hash, provider, model, params, grader_specs]
     if split is not None:
         parts.append({"split": split})
+    if strategy is not None:
+        parts.append({"strategy": strategy})
     return _digest(parts)
 
 
@@ -158,7 +177,7 @@ def _insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: li
 
 _RESULT_UPDATE = [
     "output", "passed", "score", "grades", "latency_ms", "input_tokens", "output_tokens",
-    "cost_usd", "cached", "error", "created_at",
+    "cost_usd", "cached", "error", "created_at", "samples",
 ]  # fmt: skip
 
 
@@ -221,6 +240,7 @@ def _finish_run(engine: Engine, run_id: int, status: str, extra: dict[str, Any])
             .where(RESULTS.c.run_id == run_id, RESULTS.c.cached.is_(True))
         ).scalar_one()
     summary = {
+        "strategy": s.strategy,
         "n": s.cases,
         "passed": s.passed,
         "graded": s.graded,
@@ -232,6 +252,7 @@ def _finish_run(engine: Engine, run_id: int, status: str, extra: dict[str, Any])
         "input_tokens": s.input_tokens,
         "output_tokens": s.output_tokens,
         "cached": int(cached),
+        **(s.sampling.to_dict() if s.sampling is not None else {}),
         **extra,
     }
     with _WRITE_LOCK, engine.begin() as conn:
@@ -268,6 +289,7 @@ class _Model:
 
     provider: str
     model: str
+    strategy: Strategy = SINGLE
     run_id: int = 0
     resumed: bool = False
     done: set[str] = field(default_factory=set)
@@ -289,8 +311,9 @@ class _Job:
 class _Writer:
     """Buffers result and cache rows and commits them in small batches from a thread."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, flushed: Callable[[list[str]], None] | None = None) -> None:
         self.engine = engine
+        self.flushed = flushed  # told the cache keys now in the database
         self.results: list[dict[str, Any]] = []
         self.cache: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
@@ -312,6 +335,8 @@ class _Writer:
         if results or cache:
             # the thread finishes its commit even when this await is cancelled
             await asyncio.to_thread(_write, self.engine, results, cache)
+            if self.flushed is not None:
+                self.flushed([row["key"] for row in cache])
 
     async def loop(self) -> None:
         while not self._closed:
@@ -339,8 +364,10 @@ class _Eval:
         retry: RetryPolicy | None,
         prices: PriceTable,
         progress: Progress | None,
+        workspace: Path | None = None,
     ) -> None:
         self.engine = engine
+        self.workspace = workspace
         self.prompt = prompt
         self.params = dict(prompt.params)
         self.cache = cache
@@ -351,7 +378,11 @@ class _Eval:
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.providers: dict[str, Provider] = {}
         self.inflight: dict[str, asyncio.Future[tuple[Completion, bool]]] = {}
-        self.writer = _Writer(engine)
+        # answers of this eval not yet committed to the cache: a request made again before the
+        # writer commits (two strategies sharing a first answer) is answered from here
+        self.recent: dict[str, Completion] = {}
+        self._evict: list[str] = []
+        self.writer = _Writer(engine, self._committed)
         self.done = 0
         self.total = 0
 
@@ -359,8 +390,17 @@ class _Eval:
         found = self.providers.get(name)
         if found is None:
             base_url = self.prompt.base_url if name == self.prompt.provider else None
+            if name == "replay" and base_url and self.workspace is not None:
+                base_url = str(self.workspace / base_url)  # relative: to the workspace
             found = self.providers[name] = get_provider(name, base_url, retry=self.retry)
         return found
+
+    def _committed(self, keys: list[str]) -> None:
+        """Forget the answers committed one flush before these (a cache lookup started before
+        their commit may still miss them in the database)."""
+        self._evict, keys = keys, self._evict
+        for key in keys:
+            self.recent.pop(key, None)
 
     def tick(self, n: int = 1) -> None:
         self.done += n
@@ -384,30 +424,48 @@ class _Eval:
         cached: Any = None,
         *,
         look_up: bool = False,
+        draw: int = 0,
+        check: Callable[[Completion], str | None] | None = None,
     ) -> tuple[Completion, bool]:
-        """The answer to a request, and whether it came from the cache. Identical requests in
-        flight are made once; answers are cached."""
+        """The answer to a request, and whether it came from the cache (or from the same
+        request made by another case of this eval). Identical requests are made once; answers
+        are cached. `draw` says which answer to a repeated
+        request this is (a provider replaying recorded answers reads it); an answer `check`
+        rejects (with its reason) is a ProviderError, neither used nor cached."""
         if cached is None and look_up and self.cache:
             cached = (await asyncio.to_thread(_cache_get, self.engine, [key])).get(key)
         if cached is not None:
-            return _from_cache(cached), True
+            completion = _from_cache(cached)
+            problem = check(completion) if check is not None else None
+            if problem is None:
+                return completion, True
+        # from here on no await until the request is in `inflight`: no duplicate call
+        if self.cache and key in self.recent:
+            completion = self.recent[key]
+            if check is None or check(completion) is None:
+                return completion, True
         pending = self.inflight.get(key)
-        if pending is not None:
+        if pending is not None:  # the same request, asked by another case: no call of its own
             completion, _ = await asyncio.shield(pending)
-            return completion, False
+            return completion, True
         future: asyncio.Future[tuple[Completion, bool]] = asyncio.get_running_loop().create_future()
         self.inflight[key] = future
         try:
             client = self.provider(provider)
             await client.prepare()  # the SDK's import, once, outside the slots
             async with self.slots:
-                completion = await client.complete(messages, model, params, self.timeout)
+                completion = await client.complete(
+                    messages, model, params, self.timeout, sample=draw
+                )
             size = len(orjson.dumps(completion.output))
             if size > MAX_OUTPUT_CHARS:
                 raise ProviderError(
                     f"the answer is {size:,} bytes, over the limit of {MAX_OUTPUT_CHARS:,} kept "
                     "for a case: not stored"
                 )
+            problem = check(completion) if check is not None else None
+            if problem is not None:
+                raise ProviderError(f"{provider} {model}: {problem}")
         except BaseException as exc:
             if not future.done():
                 if isinstance(exc, asyncio.CancelledError):
@@ -419,8 +477,34 @@ class _Eval:
         finally:
             self.inflight.pop(key, None)
         future.set_result((completion, False))
+        if self.cache:
+            self.recent[key] = completion
         self.writer.add(cache=_cache_row(key, provider, model, completion))
         return completion, False
+
+    async def step(
+        self,
+        provider: str,
+        model: str,
+        params: dict[str, Any],
+        messages: list[dict[str, Any]],
+        draw: int,
+        check: Callable[[Completion], str | None] | None = None,
+    ) -> tuple[Completion, bool]:
+        """One call of a strategy (`strategies.Caller`): cached under its draw's key."""
+        key = draw_key(cache_key(provider, model, params, messages), draw)
+        return await self.call(
+            provider, model, params, messages, key, look_up=True, draw=draw, check=check
+        )
+
+    def context(self) -> Context:
+        """What the strategies need: the cached call, the params, model specs, prices."""
+        return Context(
+            call=self.step,
+            params=self.params,
+            resolve=lambda spec: parse_model(spec, self.prompt.provider),
+            cost=lambda p, m, c: self.prices.cost(p, m, c.input_tokens, c.output_tokens),
+        )
 
     async def judge(self, messages: list[dict[str, Any]], model: str, provider: str | None) -> str:
         """The judge function given to the graders: a cached model call, its text."""
@@ -433,6 +517,9 @@ class _Eval:
 
     async def work(self, job: _Job) -> None:
         run = job.run
+        if not run.strategy.plain:
+            await self.work_strategy(job)
+            return
         row: dict[str, Any] = {
             "run_id": run.run_id,
             "item_id": str(job.item["id"]),
@@ -447,6 +534,7 @@ class _Eval:
             "cached": False,
             "error": job.error,
             "created_at": "",
+            "samples": None,  # every row of a batch has the same keys
         }
         if job.error is None and job.messages is not None and job.key is not None:
             try:
@@ -474,28 +562,82 @@ class _Eval:
         self.tick()
 
     async def grade(self, job: _Job, completion: Completion, row: dict[str, Any]) -> None:
-        run = job.run
-        item_id = str(job.item["id"])
-        baseline = run.baseline.get(item_id) if run.baseline is not None else None
         try:
-            grades = await graders.grade(
-                self.prompt.graders,
-                job.item,
-                output_text(completion.output),
-                baseline=baseline,
-                judge=self.judge,
-                judge_model=self.prompt.model or None,
-                judge_provider=self.prompt.provider,
-            )
+            passed, score, grades = await self.grade_output(job, completion.output)
         except (ProviderError, graders.GraderError) as exc:
             row["error"] = f"grading failed: {exc}"
             return
-        passed, score = graders.overall(grades)
         row.update(
             passed=passed,
             score=score,
             grades=orjson.dumps(grades).decode(),  # Grade dataclasses, as objects
         )
+
+    async def grade_output(
+        self, job: _Job, output: dict[str, Any]
+    ) -> tuple[bool | None, float | None, list[Any]]:
+        """(passed, score, grades) of an output for the job's item."""
+        run = job.run
+        item_id = str(job.item["id"])
+        baseline = run.baseline.get(item_id) if run.baseline is not None else None
+        grades = await graders.grade(
+            self.prompt.graders,
+            job.item,
+            output_text(output),
+            baseline=baseline,
+            judge=self.judge,
+            judge_model=self.prompt.model or None,
+            judge_provider=self.prompt.provider,
+        )
+        passed, score = graders.overall(grades)
+        return passed, score, grades
+
+    async def work_strategy(self, job: _Job) -> None:
+        """A case of a strategy run: its samples made (concurrently) and graded, the row
+        summing them up (`strategies.combine`) with every sample and step kept."""
+        run = job.run
+        row: dict[str, Any] = {
+            "run_id": run.run_id, "item_id": str(job.item["id"]), "output": None,
+            "passed": None, "score": None, "grades": None, "latency_ms": None,
+            "input_tokens": None, "output_tokens": None, "cost_usd": None, "cached": False,
+            "error": job.error, "created_at": "", "samples": None,
+        }  # fmt: skip
+        if job.error is None and job.messages is not None:
+            context = self.context()
+            attempts = await asyncio.gather(
+                *(
+                    answer(run.strategy, context, run.provider, run.model, job.messages, k)
+                    for k in range(run.strategy.samples)
+                )
+            )
+            samples = [await self.grade_attempt(job, a) for a in attempts]
+            run.called += sum(a.called for a in attempts)
+            fields = combine(samples)
+            for key in ("output", "grades"):
+                if fields[key] is not None:
+                    fields[key] = orjson.dumps(fields[key]).decode()
+            row.update(fields, samples=orjson.dumps(samples).decode())
+        row["created_at"] = _now()
+        self.writer.add(result=row)
+        self.tick()
+
+    async def grade_attempt(self, job: _Job, attempt: Attempt) -> dict[str, Any]:
+        """One sample as stored: its answer, grades, figures and steps."""
+        sample: dict[str, Any] = {
+            "sample": attempt.sample, "output": attempt.output, "passed": None, "score": None,
+            "grades": None, "latency_ms": attempt.latency_ms,
+            "input_tokens": attempt.input_tokens, "output_tokens": attempt.output_tokens,
+            "cost_usd": attempt.cost_usd, "cached": attempt.cached, "error": attempt.error,
+            "steps": attempt.steps,
+        }  # fmt: skip
+        if attempt.error is None and attempt.output is not None:
+            try:
+                passed, score, grades = await self.grade_output(job, attempt.output)
+            except (ProviderError, graders.GraderError) as exc:
+                sample["error"] = f"grading failed: {exc}"
+            else:
+                sample.update(passed=passed, score=score, grades=orjson.loads(orjson.dumps(grades)))
+        return sample
 
 
 def _cache_row(key: str, provider: str, model: str, completion: Completion) -> dict[str, Any]:
@@ -571,6 +713,39 @@ async def _pages(
         yield page
 
 
+def _runs(
+    specs: list[tuple[str, str]], strategies: list[Strategy], default_provider: str
+) -> list[_Model]:
+    """One run per model and strategy (strategies outside, models inside); an ensemble's
+    models are its own, so it runs once, named after them (`a+b+c`)."""
+    runs: list[_Model] = []
+    seen: set[tuple[str, str, Strategy]] = set()
+    for strategy in dict.fromkeys(strategies):
+        if strategy.method == "ensemble":
+            first = parse_model(strategy.models[0], default_provider)[0]
+            targets = [(first, "+".join(strategy.models))]
+        else:
+            targets = specs
+        for provider, model in targets:
+            if (provider, model, strategy) not in seen:
+                seen.add((provider, model, strategy))
+                runs.append(_Model(provider, model, strategy))
+    return runs
+
+
+def _providers(runs: list[_Model], default_provider: str) -> set[str]:
+    """Every provider the runs will call: their models, critics, judges, ensembles."""
+    names: set[str] = set()
+    for run in runs:
+        s = run.strategy
+        if s.method != "ensemble":
+            names.add(run.provider)
+        for spec in (*s.models, s.critic, s.judge):
+            if spec:
+                names.add(parse_model(spec, default_provider)[0])
+    return names
+
+
 def _judge_providers(prompt: PromptFile) -> set[str]:
     """The providers the prompt's judges will call (to check their keys up front)."""
     import os
@@ -600,12 +775,16 @@ async def run_eval(
     retry: RetryPolicy | None = None,
     by: str | None = None,
     split: str | None = None,
+    strategies: list[Strategy] | None = None,
 ) -> list[RunOutcome]:
     """Run `prompt` on a dataset version (the latest when None) with each of `models` (the
-    prompt's model when None; `provider:model` picks another provider). One outcome per model,
-    in the order given. `split` (train or test) runs on that split's items only; it is part of
-    the run's identity. Raises DatasetError (unknown dataset or version, a bad split) and
+    prompt's model when None; `provider:model` picks another provider) and each of
+    `strategies` (the prompt file's when None; `reviewer.evals.strategies`). One outcome per
+    run, models within strategies, in the order given; an ensemble (its own models) runs once.
+    `split` (train or test) runs on that split's items only; it is part of the run's identity,
+    as the strategy is. Raises DatasetError (unknown dataset or version, a bad split) and
     ProviderError (unknown provider, missing API key) before anything is called."""
+
     from reviewer.datasets.items import SPLITS, DatasetError
     from reviewer.datasets.versions import version_info
 
@@ -623,14 +802,16 @@ async def run_eval(
     specs = list(dict.fromkeys(specs))  # the same model twice runs once
     state = _Eval(
         engine, prompt, concurrency=concurrency, cache=cache, timeout=timeout, retry=retry,
-        prices=prices, progress=progress,
+        prices=prices, progress=progress, workspace=workspace,
     )  # fmt: skip
-    for name in sorted({p for p, _m in specs} | _judge_providers(prompt)):
+    runs = _runs(specs, strategies or [strategy_of(prompt)], prompt.provider)
+    for name in sorted(_providers(runs, prompt.provider) | _judge_providers(prompt)):
         state.provider(name)  # ProviderError now, before any run is recorded
     p_hash = prompt_hash(prompt_text)
     await asyncio.to_thread(_record_prompt, engine, prompt, prompt_text, by, workspace)
-    runs = [_Model(provider, model) for provider, model in specs]
+    resolve = state.context().resolve
     for run in runs:
+        identity = run.strategy.identity(resolve, run.provider, run.model)
         values = {
             "key": run_key(
                 p_hash,
@@ -640,7 +821,8 @@ async def run_eval(
                 state.params,
                 prompt.graders,
                 split=split,
-            ),  # fmt: skip
+                strategy=identity,
+            ),
             "prompt_name": prompt.name,
             "prompt_hash": p_hash,
             "dataset_name": dataset,
@@ -654,6 +836,9 @@ async def run_eval(
             "started_at": _now(),
             "created_by": by,
             "split": split,
+            "strategy": (
+                None if identity is None else orjson.dumps(run.strategy.to_dict()).decode()
+            ),
         }
         run.run_id, run.resumed, run.done = await asyncio.to_thread(
             _open_run, engine, values, cache
@@ -731,10 +916,12 @@ async def _drive(
                         continue
                     key = (
                         cache_key(run.provider, run.model, state.params, messages)
-                        if messages is not None
+                        if messages is not None and run.strategy.plain
                         else None
                     )
                     todo.append(_Job(run, item, messages, key, error=error))
+            strategic = [j for j in todo if not j.run.strategy.plain]
+            todo = [j for j in todo if j.run.strategy.plain]
             if state.cache:
                 keys = [j.key for j in todo if j.key is not None]
                 found = await asyncio.to_thread(_cache_get, state.engine, keys) if keys else {}
@@ -746,6 +933,8 @@ async def _drive(
                     await state.work(job)  # no model call: no worker needed
                 else:
                     await queue.put(job)
+            for job in strategic:  # their calls find their own answers in the cache
+                await queue.put(job)
         for _ in workers:
             await queue.put(None)
 

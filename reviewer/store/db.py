@@ -45,6 +45,12 @@ def _upgrade_4_eval_split(conn: Connection) -> None:
     _add_column(conn, "eval_runs", "split", "VARCHAR")
 
 
+def _upgrade_4_samples(conn: Connection) -> None:
+    """Eval strategies: how a run made its answers, and each case's samples."""
+    _add_column(conn, "eval_runs", "strategy", "TEXT")
+    _add_column(conn, "eval_results", "samples", "TEXT")
+
+
 def _upgrade_4_finetune(conn: Connection) -> None:
     """Fine-tuning jobs: a new table only (`create_all` makes it), nothing to move."""
 
@@ -52,6 +58,7 @@ def _upgrade_4_finetune(conn: Connection) -> None:
 def _upgrade_4(conn: Connection) -> None:
     """Schema 4: each part's step."""
     _upgrade_4_eval_split(conn)
+    _upgrade_4_samples(conn)
     _upgrade_4_finetune(conn)
 
 

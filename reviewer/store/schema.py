@@ -383,6 +383,9 @@ class EvalRun(SQLModel, table=True):
     created_by: str | None = None
     summary: str | None = _text()  # JSON: pass rate, cost, latency percentiles...
     split: str | None = None  # train | test: the run used only that split's items (schema 4)
+    # JSON: how the answers were made (reviewer.evals.strategies: label, method, samples...);
+    # None for one plain call per case (schema 4)
+    strategy: str | None = _text()
 
 
 class EvalResult(SQLModel, table=True):
@@ -405,6 +408,11 @@ class EvalResult(SQLModel, table=True):
     cached: bool = False
     error: str | None = _text()
     created_at: str = ""
+    # JSON list, one entry per answer of a strategy run (schema 4): each sample's output,
+    # passed, score, grades, latency, tokens, cost, cached, error and its steps (the calls
+    # that made it). The row's own fields then sum it up (`strategies.combine`): `passed` is
+    # the majority verdict of the samples. None for one plain call.
+    samples: str | None = _text()
 
 
 class ResponseCache(SQLModel, table=True):

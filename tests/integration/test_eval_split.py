@@ -96,3 +96,11 @@ def test_cli_split(
 
     bad = runner.invoke(app, [*base, "--split", "validation"])
     assert bad.exit_code == 2 and "--split is train or test, not 'validation'" in bad.stderr
+
+
+async def test_split_on_postgres(
+    pg_engine: Engine,
+    tmp_path: Path,
+    server: FakeLLM,  # noqa: F811
+) -> None:
+    await test_a_run_on_one_split_calls_only_its_items(pg_engine, tmp_path, server)

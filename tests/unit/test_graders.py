@@ -526,7 +526,7 @@ def test_check_graders_names_the_problem():
         ({"type": "llm_judge"}, "graders[0].value: llm_judge needs a rubric text, not nothing"),
         (
             {"type": "llm_judge", "rubric": "r", "provider": "azure"},
-            "graders[0].provider: one of openai, anthropic, echo, not 'azure'",
+            "graders[0].provider: one of openai, anthropic, echo, replay, not 'azure'",
         ),
         (
             {"type": "pairwise", "both_orders": "yes"},

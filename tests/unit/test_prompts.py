@@ -100,12 +100,12 @@ def test_the_name_defaults_to_the_file_stem():
     [
         (
             "name: s\nprovider: azure\nmodel: m\n",
-            "prompts/support.yaml: line 2: provider: Input should be 'openai', 'anthropic' or 'echo', not 'azure'",
+            "prompts/support.yaml: line 2: provider: Input should be 'openai', 'anthropic', 'echo' or 'replay', not 'azure'",
         ),
         (
             "name: s\nprovider: openai\nmodel: m\nsytem: hi\n",
             "prompts/support.yaml: line 4: unknown key 'sytem' (a prompt file has name, description, "
-            "provider, model, params, base_url, system, messages, graders, kind, instructions, examples)",
+            "provider, model, params, base_url, system, messages, graders, kind, instructions, examples, samples, self_critique, best_of, ensemble)",
         ),
         (
             "name: s\nprovider: openai\nsystem: hi\n",
@@ -162,9 +162,9 @@ def test_several_problems_are_all_listed_first_line_first():
     with pytest.raises(PromptError) as exc:
         parse_prompt("name: s\nprovider: azure\nmodel: m\nsytem: x\n", "p.yaml")
     assert str(exc.value).splitlines() == [
-        "p.yaml: line 2: provider: Input should be 'openai', 'anthropic' or 'echo', not 'azure'",
+        "p.yaml: line 2: provider: Input should be 'openai', 'anthropic', 'echo' or 'replay', not 'azure'",
         "p.yaml: line 4: unknown key 'sytem' (a prompt file has name, description, provider, "
-        "model, params, base_url, system, messages, graders, kind, instructions, examples)",
+        "model, params, base_url, system, messages, graders, kind, instructions, examples, samples, self_critique, best_of, ensemble)",
     ]
     assert (exc.value.path, exc.value.line) == ("p.yaml", 2)
 
@@ -336,7 +336,8 @@ def test_the_shipped_prompts_load():
     by_name_ = {p.name: p for p in prompts}
     assert set(by_name_) >= {"support-chat", "extract-order"}
     for prompt in by_name_.values():
-        assert (prompt.provider, prompt.model) == ("openai", "gpt-4o-mini")
+        provider = "replay" if prompt.name == "returns-demo" else "openai"
+        assert (prompt.provider, prompt.model) == (provider, "gpt-4o-mini")
     support = by_name_["support-chat"]
     assert [t["function"]["name"] for t in support.params["tools"]] == [
         "lookup_order", "check_stock", "create_return",

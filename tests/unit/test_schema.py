@@ -128,6 +128,8 @@ def test_version_three_database_gets_the_eval_columns_and_keeps_its_runs(tmp_pat
     engine = open_engine(url)
     with engine.begin() as conn:  # make it the database release 3 wrote
         conn.execute(text("ALTER TABLE eval_runs DROP COLUMN split"))
+        conn.execute(text("ALTER TABLE eval_runs DROP COLUMN strategy"))
+        conn.execute(text("ALTER TABLE eval_results DROP COLUMN samples"))
         conn.execute(
             text(
                 "INSERT INTO eval_runs (key, prompt_name, prompt_hash, dataset_name,"
@@ -140,8 +142,9 @@ def test_version_three_database_gets_the_eval_columns_and_keeps_its_runs(tmp_pat
 
     engine = open_engine(url)
     with engine.connect() as conn:
-        assert "split" in {c["name"] for c in inspect(conn).get_columns("eval_runs")}
-        assert conn.execute(text("SELECT model, split FROM eval_runs")).all() == [
-            ("gpt-4o-mini", None)
+        assert {"split", "strategy"} <= {c["name"] for c in inspect(conn).get_columns("eval_runs")}
+        assert "samples" in {c["name"] for c in inspect(conn).get_columns("eval_results")}
+        assert conn.execute(text("SELECT model, split, strategy FROM eval_runs")).all() == [
+            ("gpt-4o-mini", None, None)
         ]
     engine.dispose()

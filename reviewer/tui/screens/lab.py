@@ -8,6 +8,11 @@ cancels it; the focus stays where it was), the table compares each case with the
 side by side with the graders' reasons, ctrl+s saves the prompt as a new version (ctrl+g also
 commits it to git), ctrl+h the history. Esc with unsaved edits asks: save, keep the draft for
 later in this session, discard, or stay. Reopened, the lab shows the prompt's last run.
+
+ctrl+t compares models × strategies: it asks for the models and the strategies (the prompt
+file's by default), runs them all with progress (esc cancels) and shows one table: pass rate
+(pass@1 when sampled) with its 95 % interval, p50/p95 latency, cost per 1,000 cases, the
+Pareto front marked ★ (`reviewer.evals.choice`).
 """
 
 from __future__ import annotations
@@ -137,6 +142,8 @@ class PromptLabScreen(Screen[None]):
                 id="lab.wrap", show=False, priority=True),
         Binding("enter", "open_case", "on a case: both outputs side by side, the reasons",
                 id="lab.case", show=False),
+        Binding("ctrl+t", "compare", "compare models × strategies (one table, the Pareto front)",
+                id="lab.compare", show=False, priority=True),
     ]  # fmt: skip
 
     app: ReviewerApp
@@ -159,6 +166,13 @@ class PromptLabScreen(Screen[None]):
         """The prompt's last run, compared with its baseline (read when the lab opens)."""
 
         comparison: Any
+
+    @dataclass
+    class ChoiceRead(Message):
+        """The models × strategies table of a comparison run, and its runs' flaky cases."""
+
+        rows: list[Any]
+        flaky: list[str]
 
     @dataclass
     class Saved(Message):
@@ -219,10 +233,19 @@ class PromptLabScreen(Screen[None]):
                     yield Select([], prompt="dataset", id="lab-dataset", allow_blank=True)
                     yield Input(placeholder="model (blank: the prompt's)", id="lab-model")
                 yield ProgressBar(id="lab-progress", show_eta=False)
-                yield Static(Text("ctrl+r runs the eval", style="dim"), id="lab-summary")
+                yield Static(
+                    Text("ctrl+r runs the eval · ctrl+t compares models × strategies", style="dim"),
+                    id="lab-summary",
+                )
                 yield FitTable(
                     flex={"case", "question"},
                     id="lab-results",
+                    cursor_type="row",
+                    zebra_stripes=True,
+                )
+                yield FitTable(
+                    flex={"model", "strategy"},
+                    id="lab-choice",
                     cursor_type="row",
                     zebra_stripes=True,
                 )
@@ -231,6 +254,11 @@ class PromptLabScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#lab-results", DataTable)
         table.add_columns("case", "question", "before", "after", "change", "latency", "cost")
+        from reviewer.evals.choice import HEADER
+
+        choice = self.query_one("#lab-choice", DataTable)
+        choice.add_columns(*HEADER)
+        choice.display = False
         self._load_datasets()
         prompt = self._validate()
         self._load_last_run(prompt.name if prompt is not None else self.prompt_path.stem)
@@ -280,9 +308,8 @@ class PromptLabScreen(Screen[None]):
             if c.dataset in self._datasets:
                 self.query_one("#lab-dataset", Select).value = c.dataset
         head = f"last run {c.run_id} on {c.dataset} v{c.dataset_version} ({c.model}):"
-        self.query_one("#lab-summary", Static).update(
-            Text(literal(f"{head}\n{format_summary(c.summary)}"), style="bold")
-        )
+        shown = "\n".join([head, format_summary(c.summary), *_flaky_lines(c)])
+        self.query_one("#lab-summary", Static).update(Text(literal(shown), style="bold"))
         self._fill_results()
 
     # -- editing: validated as you type -------------------------------------------------------------
@@ -438,7 +465,7 @@ class PromptLabScreen(Screen[None]):
             return
         self.run_ids = [o.run_id for o in outcomes]
         self.comparison = await asyncio.to_thread(compare, self.app.ctx.engine, self.run_ids[0])
-        lines = [format_summary(self.comparison.summary)]
+        lines = [format_summary(self.comparison.summary), *_flaky_lines(self.comparison)]
         if len(outcomes) > 1:
             from reviewer.evals.compare import compare_models, format_models
 
@@ -477,6 +504,120 @@ class PromptLabScreen(Screen[None]):
         )
         self._fill_results()
 
+    # -- models × strategies ------------------------------------------------------------------------
+
+    def action_compare(self) -> None:
+        prompt = self._validate()
+        if prompt is None or prompt.kind == "judge":
+            self.notify(
+                "fix the prompt first (see below the editor)"
+                if prompt is None
+                else "a judge is compared with the reviewers: ctrl+r",
+                severity="error" if prompt is None else "warning",
+                markup=False,
+            )
+            return
+        if not isinstance(self.query_one("#lab-dataset", Select).value, str):
+            self.notify(
+                "no dataset: promote reviewed items first (d on the review screen)",
+                severity="warning",
+                markup=False,
+            )
+            return
+        from reviewer.evals.strategies import strategy_of
+
+        model = self.query_one("#lab-model", Input).value.strip() or prompt.model or prompt.provider
+        labels = list(dict.fromkeys(["single", strategy_of(prompt).label]))
+        self.app.push_screen(CompareSetup(model, " ".join(labels)), self._compare_chosen)
+
+    def _compare_chosen(self, chosen: tuple[list[str], list[Any]] | None) -> None:
+        if chosen is None:
+            return
+        prompt = self._validate()
+        dataset = self.query_one("#lab-dataset", Select).value
+        if prompt is None or not isinstance(dataset, str):
+            return
+        models, strategies = chosen
+        text = self.query_one("#lab-editor", TextArea).text
+        self._eval_worker = self.run_worker(
+            self._run_compare(prompt, text, dataset, models, strategies),
+            group="lab-run",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    async def _run_compare(
+        self, prompt: Any, text: str, dataset: str, models: list[str], strategies: list[Any]
+    ) -> None:
+        from reviewer.evals.choice import choice_table, entries_of
+        from reviewer.evals.compare import case_samples, compare
+        from reviewer.evals.runner import run_eval
+
+        bar = self.query_one("#lab-progress", ProgressBar)
+        summary = self.query_one("#lab-summary", Static)
+        summary.update(
+            Text(f"comparing {len(models)} model(s) × {len(strategies)} strategies…", style="bold")
+        )
+        bar.update(total=None, progress=0)
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(self.EvalProgressed(done, total))
+
+        engine = self.app.ctx.engine
+        try:
+            outcomes = await run_eval(
+                engine, prompt, text, dataset, models=models, strategies=strategies,
+                progress=progress, workspace=self.app.ctx.workspace, by=self.app.ctx.reviewer,
+            )  # fmt: skip
+        except asyncio.CancelledError:
+            summary.update(
+                Text("cancelled: the results so far are kept; ctrl+t resumes", style="yellow")
+            )
+            raise
+        except Exception as exc:  # a missing key, an unknown model: shown here, the app goes on
+            summary.update(Text(literal(f"{exc.__class__.__name__}: {exc}"), style="bold red"))
+            return
+        self.run_ids = [o.run_id for o in outcomes]
+
+        def read() -> tuple[list[Any], list[str]]:
+            rows = choice_table(entries_of(engine, self.run_ids))
+            flaky: list[str] = []
+            for outcome in outcomes:
+                for case in compare(engine, outcome.run_id).cases:
+                    sampled = case_samples(case.item_id, case.new)
+                    if sampled is not None and sampled.flaky:
+                        flaky.append(
+                            f"{outcome.model} · {outcome.summary.get('strategy')}: "
+                            f"{case.item_id} {sampled.c}/{sampled.n}"
+                        )
+            return rows, flaky
+
+        rows, flaky = await asyncio.to_thread(read)
+        self.post_message(self.ChoiceRead(rows, flaky))
+
+    @on(ChoiceRead)
+    def _choice_read(self, message: ChoiceRead) -> None:
+        from reviewer.evals.choice import table_cells
+
+        table = self.query_one("#lab-choice", DataTable)
+        table.clear()
+        for i, row in enumerate(message.rows):
+            cells = table_cells(row)
+            table.add_row(
+                *(Text(literal(c), style="bold green" if row.pareto else "") for c in cells),
+                key=str(i),
+            )
+        self.query_one("#lab-results", DataTable).display = False
+        table.display = True
+        front = sum(1 for r in message.rows if r.pareto)
+        lines = [
+            f"{len(message.rows)} run{'s' if len(message.rows) != 1 else ''} · ★ {front} on the "
+            "Pareto front (pass, p50 latency, cost per 1,000 cases) · 95% CI: Wilson"
+        ]
+        if message.flaky:
+            lines.append("flaky: " + " · ".join(message.flaky))
+        self.query_one("#lab-summary", Static).update(Text(literal("\n".join(lines)), style="bold"))
+
     @on(EvalProgressed)
     def _eval_progressed(self, message: EvalProgressed) -> None:
         self.query_one("#lab-progress", ProgressBar).update(
@@ -485,6 +626,8 @@ class PromptLabScreen(Screen[None]):
 
     def _fill_results(self) -> None:
         table = self.query_one("#lab-results", DataTable)
+        table.display = True
+        self.query_one("#lab-choice", DataTable).display = False
         table.clear()
         if self.comparison is None:
             return
@@ -494,7 +637,7 @@ class PromptLabScreen(Screen[None]):
             table.add_row(
                 Text(literal(short(str(case.item_id).rsplit("/", 1)[-1], 14))),
                 Text(literal(short(case.question, 34))),
-                _mark(case.baseline.passed if case.baseline else None), _mark(new.passed),
+                _mark(case.baseline.passed if case.baseline else None), _after(case),
                 Text(label, style=style),
                 f"{new.latency_ms / 1000:.1f} s" if new.latency_ms is not None else "—",
                 f"${new.cost_usd:.4f}" if new.cost_usd is not None else "—",
@@ -588,6 +731,93 @@ class PromptLabScreen(Screen[None]):
 
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.prompt_path.stem))
+
+
+def _after(case: Any) -> Text:
+    """The new side's mark, with how many samples passed for a sampled case (`✓ 3/5`)."""
+    from reviewer.evals.compare import case_samples
+
+    mark = _mark(case.new.passed)
+    sampled = case_samples(case.item_id, case.new)
+    if sampled is not None:
+        mark.append(f" {sampled.c}/{sampled.n}", style="yellow" if sampled.flaky else "dim")
+    return mark
+
+
+def _flaky_lines(comparison: Any) -> list[str]:
+    """`flaky: ID 3/5 · ID 2/5` for a sampled run with flaky cases ([] otherwise)."""
+    from reviewer.evals.compare import case_samples
+
+    found = [case_samples(c.item_id, c.new) for c in comparison.cases]
+    flaky = [f"{s.item_id} {s.c}/{s.n}" for s in found if s is not None and s.flaky]
+    return ["flaky: " + " · ".join(flaky)] if flaky else []
+
+
+class CompareSetup(ModalScreen[tuple[list[str], list[Any]] | None]):
+    """ctrl+t in the lab: the models and the strategies to compare (enter runs, esc cancels).
+    Both are lists separated by spaces (or commas, for models)."""
+
+    DEFAULT_CSS = """
+    CompareSetup { align: center middle; }
+    CompareSetup > .dialog { width: 96; max-width: 100%; }
+    CompareSetup #compare-problem { color: $error; height: auto; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "cancel", id="compare.cancel", priority=True),
+    ]
+
+    def __init__(self, models: str, strategies: str) -> None:
+        super().__init__()
+        self.models = models
+        self.strategies = strategies
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text("Compare models × strategies", style="bold"))
+            yield Static(
+                Text(
+                    "models: names, provider:name for another provider\n"
+                    "strategies: single samples=N self-critique[=MODEL] best-of=N[@JUDGE] "
+                    "ensemble=A,B[@JUDGE], joined with + (best-of=3+samples=5)",
+                    style="dim",
+                )
+            )
+            yield Label("models")
+            yield Input(
+                literal(self.models), placeholder="models", id="compare-models",
+                select_on_focus=False,
+            )  # fmt: skip
+            yield Label("strategies")
+            yield Input(
+                literal(self.strategies), placeholder="strategies", id="compare-strategies",
+                select_on_focus=False,
+            )  # fmt: skip
+            yield Static("", id="compare-problem")
+            yield Static(Text("enter runs · tab moves · esc cancels", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-models", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        from reviewer.evals.strategies import StrategyError, parse_strategy
+
+        models = self.query_one("#compare-models", Input).value.replace(",", " ").split()
+        spelled = self.query_one("#compare-strategies", Input).value.split()
+        problem = self.query_one("#compare-problem", Static)
+        if not models or not spelled:
+            problem.update("give at least one model and one strategy")
+            return
+        try:
+            strategies = list(dict.fromkeys(parse_strategy(s) for s in spelled))
+        except StrategyError as exc:
+            problem.update(Text(literal(str(exc))))
+            return
+        self.dismiss((list(dict.fromkeys(models)), strategies))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class LeaveLab(ModalScreen[str]):
