@@ -332,6 +332,66 @@ def judge_version(engine: Engine, judge: PromptFile) -> int | None:
     return record_version(engine, judge.name, judge.text, path=judge.path).number
 
 
+@dataclass(slots=True)
+class Structured:
+    """What `ask_structured` got: the answer (None when none fitted), the last raw text, why the
+    last answer did not fit, the completions asked for now, and whether the cache answered."""
+
+    answer: dict[str, Any] | None
+    raw: str
+    error: str | None
+    done: list[Completion]
+    cached: bool
+
+
+async def ask_structured(
+    get_provider: Callable[[], Provider],
+    provider_name: str,
+    model: str,
+    params: dict[str, Any],
+    messages: list[dict[str, Any]],
+    schema: dict[str, Any],
+    *,
+    timeout: float,
+    engine: Engine | None = None,
+    gate: asyncio.Semaphore | None = None,
+    tool: str = ANSWER_TOOL,
+) -> Structured:
+    """Ask for an answer that fits `schema`, asked once more (with the reason) when the first does
+    not. With `engine`, through the response cache, where only answers that fit are kept. The
+    provider is only made (`get_provider`) when the cache cannot answer, and only the model call
+    holds a place in `gate`, never the database work."""
+    done: list[Completion] = []
+    raw = ""
+    problem: str | None = None
+    for _attempt in range(2):
+        key = cache_key(provider_name, model, params, messages)
+        completion = None
+        if engine is not None:
+            completion = await asyncio.to_thread(cache_lookup, engine, key)
+        cached = completion is not None
+        if completion is None:
+            provider = get_provider()
+            if gate is not None:
+                async with gate:
+                    completion = await provider.complete(messages, model, params, timeout)
+            else:
+                completion = await provider.complete(messages, model, params, timeout)
+            done.append(completion)
+        raw = answer_text(completion, tool)
+        answer, problem = read_answer(raw, schema)
+        if answer is not None:
+            if engine is not None and not cached:
+                await asyncio.to_thread(cache_store, engine, key, provider_name, model, completion)
+            return Structured(answer, raw, None, done, cached and not done)
+        messages = [
+            *messages,
+            {"role": "assistant", "content": raw},
+            {"role": "user", "content": f"That answer cannot be used: {problem}. Answer again."},
+        ]
+    return Structured(None, raw, problem, done, False)
+
+
 async def ask_judge(
     provider: Provider,
     judge: PromptFile,
@@ -344,41 +404,15 @@ async def ask_judge(
     examples: list[dict[str, Any]] | None = None,
     gate: asyncio.Semaphore | None = None,
 ) -> tuple[dict[str, Any] | None, str, str | None, list[Completion]]:
-    """(answer, raw text, error, the completions asked for now): asked once more when the
-    first answer does not fit the schema. With `engine`, through the response cache."""
+    """(answer, raw text, error, the completions asked for now), through `ask_structured`."""
     schema = answer_schema(queue)
     messages = judge_messages(judge, queue, record, guidelines, examples)
     params = {**judge.params, **structured_params(judge.provider, schema)}
-    done: list[Completion] = []
-    raw = ""
-    problem: str | None = None
-    for _attempt in range(2):
-        key = cache_key(provider.name, judge.model, params, messages)
-        completion = None
-        if engine is not None:
-            completion = await asyncio.to_thread(cache_lookup, engine, key)
-        cached = completion is not None
-        if completion is None:
-            if gate is not None:  # only the model call holds a place: the database work not
-                async with gate:
-                    completion = await provider.complete(messages, judge.model, params, timeout)
-            else:
-                completion = await provider.complete(messages, judge.model, params, timeout)
-            done.append(completion)
-        raw = answer_text(completion)
-        answer, problem = read_answer(raw, schema)
-        if answer is not None:
-            if engine is not None and not cached:  # only answers that fit are kept
-                await asyncio.to_thread(
-                    cache_store, engine, key, provider.name, judge.model, completion
-                )
-            return answer, raw, None, done
-        messages = [
-            *messages,
-            {"role": "assistant", "content": raw},
-            {"role": "user", "content": f"That answer cannot be used: {problem}. Answer again."},
-        ]
-    return None, raw, problem, done
+    got = await ask_structured(
+        lambda: provider, provider.name, judge.model, params, messages, schema,
+        timeout=timeout, engine=engine, gate=gate,
+    )  # fmt: skip
+    return got.answer, got.raw, got.error, got.done
 
 
 async def assist_queue(

@@ -45,7 +45,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, select
 
-from reviewer.evals.providers import Completion, Provider, ProviderError, get_provider
+from reviewer.evals.providers import Provider, ProviderError, get_provider
 from reviewer.messages import last_user_text
 from reviewer.records import GENERATED_FORMAT
 
@@ -512,46 +512,6 @@ class _Generator:
             await self.provider.aclose()
 
 
-async def _ask(
-    generator: _Generator,
-    engine: Engine,
-    model: str,
-    params: dict[str, Any],
-    messages: list[dict[str, Any]],
-    schema: dict[str, Any],
-    timeout: float,
-    gate: asyncio.Semaphore,
-) -> tuple[dict[str, Any] | None, str | None, list[Completion], bool]:
-    """(answer, error, the completions asked for now, answered from the cache): through the
-    response cache, asked once more when the first answer does not fit the schema."""
-    from reviewer.evals.assist import answer_text, read_answer
-    from reviewer.evals.runner import cache_key, cache_lookup, cache_store
-
-    done: list[Completion] = []
-    problem: str | None = None
-    for _attempt in range(2):
-        key = cache_key(generator.name, model, params, messages)
-        completion = await asyncio.to_thread(cache_lookup, engine, key)
-        cached = completion is not None
-        if completion is None:
-            provider = generator.get()
-            async with gate:
-                completion = await provider.complete(messages, model, params, timeout)
-            done.append(completion)
-        raw = answer_text(completion, TOOL)
-        answer, problem = read_answer(raw, schema)
-        if answer is not None:
-            if not cached:  # only answers that fit are kept
-                await asyncio.to_thread(cache_store, engine, key, generator.name, model, completion)
-            return answer, None, done, cached and not done
-        messages = [
-            *messages,
-            {"role": "assistant", "content": raw},
-            {"role": "user", "content": f"That answer cannot be used: {problem}. Answer again."},
-        ]
-    return None, problem, done, False
-
-
 async def generate_cases(
     engine: Engine,
     workspace: Path,
@@ -567,6 +527,7 @@ async def generate_cases(
 ) -> GenerateReport:
     """Generate `n` cases like `parents` for `dataset` and put them in its triage queue (see the
     module's docstring). Database work runs in threads: the event loop never waits for it."""
+    from reviewer.evals.assist import ask_structured
     from reviewer.evals.prices import PriceTable
 
     kinds = list(kinds or KINDS)
@@ -597,9 +558,11 @@ async def generate_cases(
             params = request_params(provider_name, asked)
             schema = case_schema(asked)
             try:
-                answer, error, done, cached = await _ask(
-                    generator, engine, model_name, params, messages, schema, timeout, gate
-                )
+                got = await ask_structured(
+                    generator.get, generator.name, model_name, params, messages, schema,
+                    timeout=timeout, engine=engine, gate=gate, tool=TOOL,
+                )  # fmt: skip
+                answer, error, done, cached = got.answer, got.error, got.done, got.cached
             except ProviderError as exc:
                 answer, error, done, cached = None, str(exc), [], False
             report.requests += len(done)
