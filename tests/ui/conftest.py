@@ -22,6 +22,40 @@ from tests.conftest import REPO, SAMPLE_LOGS, run_import
 SIZE = (160, 48)
 
 
+@contextlib.contextmanager
+def lab_workspace(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prompt: str,
+    questions: int,
+    responder: Any,
+) -> Iterator[tuple[Path, Engine, Any]]:
+    """A workspace with prompts/support.yaml (`prompt`), a dataset `returns` of `questions` cases
+    ("Question N?"), and the openai SDK pointed at a fake server answering with `responder`."""
+    from reviewer.datasets.store import import_items
+    from tests.fake_llm import FakeLLM
+
+    ws = tmp_path / "ws"
+    (ws / "prompts").mkdir(parents=True)
+    (ws / "queues").mkdir()
+    (ws / "prompts" / "support.yaml").write_text(prompt)
+    engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
+    lines = [
+        {"id": f"i{i}", "messages": [{"role": "user", "content": f"Question {i}?"}]}
+        for i in range(questions)
+    ]
+    path = tmp_path / "ds.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    assert import_items(engine, "returns", path, by="ana").ok
+    try:
+        with FakeLLM(responder=responder) as fake:
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+            monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+            yield ws, engine, fake
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "shop"

@@ -9,17 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from sqlalchemy import Engine, text
 from textual.widgets import DataTable, Input, Static
 
-from reviewer.datasets.store import import_items
 from reviewer.evals.choice import choice_table, entries_of
-from reviewer.store.db import open_engine, sqlite_url
 from reviewer.tui.screens.lab import CompareSetup, PromptLabScreen
 from tests.fake_llm import FakeLLM, Varying, last_user_text
-from tests.ui.conftest import SIZE, make_app, press, screen_text, settle
+from tests.ui.conftest import SIZE, lab_workspace, make_app, press, screen_text, settle
 
 PROMPT = """\
 name: support
@@ -42,23 +39,8 @@ def answer(body: dict[str, Any], i: int) -> str:
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Engine, FakeLLM]]:
-    ws = tmp_path / "ws"
-    (ws / "prompts").mkdir(parents=True)
-    (ws / "queues").mkdir()
-    (ws / "prompts" / "support.yaml").write_text(PROMPT)
-    engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
-    lines = [
-        {"id": f"i{i}", "messages": [{"role": "user", "content": f"Question {i}?"}]}
-        for i in range(2)
-    ]
-    path = tmp_path / "ds.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
-    assert import_items(engine, "returns", path, by="ana").ok
-    with FakeLLM(responder=Varying(answer)) as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
-        yield ws, engine, fake
-    engine.dispose()
+    with lab_workspace(tmp_path, monkeypatch, PROMPT, 2, Varying(answer)) as made:
+        yield made
 
 
 def rows(table: DataTable) -> list[list[str]]:

@@ -12,11 +12,9 @@ import pytest
 from sqlalchemy import Engine, text
 from textual.widgets import DataTable, Static, TextArea
 
-from reviewer.datasets.store import import_items
-from reviewer.store.db import open_engine, sqlite_url
 from reviewer.tui.screens.lab import CaseScreen, HistoryScreen, LeaveLab, PromptLabScreen
 from tests.fake_llm import FakeLLM, last_user_text
-from tests.ui.conftest import SIZE, make_app, press, screen_text, settle
+from tests.ui.conftest import SIZE, lab_workspace, make_app, press, screen_text, settle
 
 PROMPT = """\
 name: support
@@ -42,23 +40,8 @@ def answer(body: dict[str, Any]) -> str:
 
 @pytest.fixture
 def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Engine, FakeLLM]]:
-    ws = tmp_path / "ws"
-    (ws / "prompts").mkdir(parents=True)
-    (ws / "queues").mkdir()
-    (ws / "prompts" / "support.yaml").write_text(PROMPT)
-    engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
-    lines = [
-        {"id": f"i{i}", "messages": [{"role": "user", "content": f"Question {i}?"}]}
-        for i in range(4)
-    ]
-    path = tmp_path / "ds.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
-    assert import_items(engine, "returns", path, by="ana").ok
-    with FakeLLM(responder=answer) as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
-        yield ws, engine, fake
-    engine.dispose()
+    with lab_workspace(tmp_path, monkeypatch, PROMPT, 4, answer) as made:
+        yield made
 
 
 def rows(table: DataTable) -> list[list[str]]:
