@@ -48,6 +48,30 @@ class Record:
     feedback_comment: str | None = None
     error: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: the step of an agent's trace this record is: its parent step's record id, its kind
+    #: (`STEP_KINDS`; an LLM call is "llm") and its name (a tool's, an agent's, a span's)
+    parent_id: str | None = None
+    kind: str = "llm"
+    name: str | None = None
+    #: what a step that is not an LLM call took and gave: tool arguments and result, a
+    #: retriever's query and documents (JSON values as logged)
+    inputs: Any = None
+    outputs: Any = None
+
+
+#: The kinds of step a trace is made of. "llm" is a model call (messages and an output); the
+#: others carry `inputs` and `outputs`.
+STEP_KINDS = (
+    "llm",
+    "tool",
+    "retriever",
+    "agent",
+    "chain",
+    "embedding",
+    "reranker",
+    "guardrail",
+    "event",
+)
 
 
 def content_id(raw: str | bytes) -> str:

@@ -2,7 +2,7 @@
 
 The root app and its global options live here; each command group has a module of its own
 (`importing`, `export`, `queues`, `datasets`, `evals`, `prompts`, `judges`, `insights`,
-`finetune`, `review`, `serve`), sharing `common` (failures and exit codes, settings, the
+`finetune`, `review`, `serve`, `traces`), sharing `common` (failures and exit codes, settings, the
 database) and `output` (a result as a table or as JSON). Exit codes: see `reviewer.cli.common`.
 """
 
@@ -36,6 +36,7 @@ from reviewer.cli.prompts import prompts_app
 from reviewer.cli.queues import queues_app
 from reviewer.cli.review import review_cmd, run_app, summary
 from reviewer.cli.serve import serve_app
+from reviewer.cli.traces import traces_app
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -130,6 +131,7 @@ app.command("report")(report_cmd)
 app.add_typer(themes_app, name="themes")
 app.command("stats")(stats_cmd)
 app.add_typer(serve_app, name="serve")
+app.add_typer(traces_app, name="traces")
 
 
 def main() -> None:

@@ -236,6 +236,9 @@ class Importer:
             writer.close()
             if self._pool is not None:
                 self._pool.close()
+        from reviewer.store.traces import rebuild_traces
+
+        rebuild_traces(self.engine, self.report.import_id)
         self.report.seconds = (datetime.now(UTC) - started).total_seconds()
         with Session(self.engine) as session:
             stored = session.get(ImportRun, self.report.import_id)

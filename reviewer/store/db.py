@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 
 #: The schema this release writes. Raise it together with a new entry in UPGRADES.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 #: UPGRADES[n] brings a database from version n-1 to n. Tables that are new in version n are
@@ -62,12 +62,28 @@ def _upgrade_4(conn: Connection) -> None:
     _upgrade_4_finetune(conn)
 
 
+def _upgrade_5(conn: Connection) -> None:
+    """Schema 5, agent traces: each record is a step (its parent, kind, name, and a tool's or
+    retriever's inputs and outputs); a chat log's session is a trace; the `traces` table (new)
+    is filled from the records already there. Every stored record was an LLM call."""
+    _add_column(conn, "records", "parent_id", "VARCHAR")
+    _add_column(conn, "records", "kind", "VARCHAR NOT NULL DEFAULT 'llm'")
+    _add_column(conn, "records", "name", "VARCHAR")
+    _add_column(conn, "records", "inputs", "TEXT")
+    _add_column(conn, "records", "outputs", "TEXT")
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_records_session_id ON records (session_id)"))
+    from reviewer.store.traces import rebuild_traces
+
+    rebuild_traces(conn)
+
+
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: lambda conn: (
         None
     ),  # review tables (themes, queue items, claims, review events, datasets): new tables only
     3: _upgrade_3,
     4: _upgrade_4,
+    5: _upgrade_5,
 }
 
 

@@ -48,6 +48,11 @@ def export_dict(row: dict[str, Any]) -> dict[str, Any]:
         "user_id": row["user_id"],
         "session_id": row["session_id"],
         "trace_id": row["trace_id"],
+        "parent_id": row.get("parent_id"),
+        "kind": row.get("kind") or "llm",
+        "name": row.get("name"),
+        "inputs": _loads(row.get("inputs")),
+        "outputs": _loads(row.get("outputs")),
         "prompt": {"name": row["prompt_name"], "version": row["prompt_version"]}
         if row["prompt_name"]
         else None,

@@ -25,6 +25,7 @@ class RecordRow(SQLModel, table=True):
         Index("ix_records_model", "model"),
         Index("ix_records_trace_id", "trace_id"),
         Index("ix_records_import_id", "import_id"),  # queue sync looks at what is new
+        Index("ix_records_session_id", "session_id"),  # a chat log's trace is its session
     )
 
     id: str = Field(primary_key=True)
@@ -52,6 +53,11 @@ class RecordRow(SQLModel, table=True):
     metadata_: str | None = Field(default=None, sa_column=Column("metadata", Text, nullable=True))
     raw: str | None = _text()
     import_id: int | None = None
+    parent_id: str | None = None
+    kind: str = Field(default="llm", sa_column_kwargs={"server_default": "llm"})
+    name: str | None = None
+    inputs: str | None = _text()
+    outputs: str | None = _text()
 
     def message_list(self) -> list[Message]:
         return orjson.loads(self.messages) if self.messages else []
@@ -66,12 +72,36 @@ class RecordRow(SQLModel, table=True):
         return orjson.loads(self.metadata_) if self.metadata_ else {}
 
 
+class TraceRow(SQLModel, table=True):
+    """One trace's totals (see `reviewer.store.traces`): rebuilt from its steps by each import."""
+
+    __tablename__ = "traces"
+    __table_args__ = (Index("ix_traces_started", "started"), Index("ix_traces_anchor", "anchor_id"))
+
+    key: str = Field(primary_key=True)
+    anchor_id: str = ""
+    steps: int = 0
+    llm_calls: int = 0
+    tool_calls: int = 0
+    errors: int = 0
+    tool_errors: int = 0
+    started: str | None = None
+    ended: str | None = None
+    duration_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    tools: str | None = _text()
+    final_output: str | None = _text()
+
+
 #: Column order used by the bulk writer (the database names, not the attribute names).
 RECORD_COLUMNS: tuple[str, ...] = (
     "id", "source_path", "source_line", "source_format", "timestamp", "provider", "model",
     "params", "messages", "output", "input_tokens", "output_tokens", "latency_ms", "cost_usd",
     "user_id", "session_id", "trace_id", "prompt_name", "prompt_version", "feedback_score",
-    "feedback_comment", "error", "metadata", "raw", "import_id",
+    "feedback_comment", "error", "metadata", "raw", "import_id", "parent_id", "kind", "name",
+    "inputs", "outputs",
 )  # fmt: skip
 
 

@@ -36,7 +36,8 @@ def record_row(r: Record, import_id: int | None) -> tuple[Any, ...]:
         _dump(r.params) if r.params else None, _dump(r.messages), _dump(r.output),
         r.input_tokens, r.output_tokens, r.latency_ms, r.cost_usd, r.user_id, r.session_id,
         r.trace_id, r.prompt_name, r.prompt_version, r.feedback_score, r.feedback_comment,
-        r.error, _dump(r.metadata) if r.metadata else None, r.raw, import_id,
+        r.error, _dump(r.metadata) if r.metadata else None, r.raw, import_id, r.parent_id,
+        r.kind, r.name, _dump(r.inputs), _dump(r.outputs),
     )  # fmt: skip
 
 

@@ -1,0 +1,261 @@
+"""Traces: the steps of one agent run (or one chat session) and their totals.
+
+A record is a step of a trace: its `trace_id` names the trace, its `parent_id` the step it ran
+under, its `kind` what it is (an LLM call, a tool, a retriever, an agent...). Records of a plain
+chat log that share no trace id but a session id form a trace too, in time order; its key is
+`session:` and the session id.
+
+The `traces` table keeps each trace's totals (steps, errors, tokens, cost, duration, the tools
+called, the final output) so that listing, filtering and reviewing traces never reads the steps
+themselves. It is rebuilt for the traces an import touched, and for every trace when a database
+is upgraded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, text
+
+from reviewer.records import TIMESTAMP_FORMAT
+
+SESSION_PREFIX = "session:"
+#: the longest final output kept on a trace for `output contains` filters
+FINAL_OUTPUT_CHARS = 4000
+#: what a trace's totals are computed from (never the raw text or the messages)
+STEP_COLUMNS = (
+    "id", "trace_id", "session_id", "parent_id", "kind", "name", "timestamp", "latency_ms",
+    "input_tokens", "output_tokens", "cost_usd", "error",
+)  # fmt: skip
+_CHUNK = 400
+
+
+def trace_key(trace_id: str | None, session_id: str | None) -> str | None:
+    """The trace a record belongs to: its trace id, else its session; None for neither."""
+    if trace_id:
+        return trace_id
+    if session_id:
+        return SESSION_PREFIX + session_id
+    return None
+
+
+def end_time(timestamp: str | None, latency_ms: float | None) -> str | None:
+    """When a step ended: its start plus its latency (its start when the latency is unknown)."""
+    if timestamp is None or not latency_ms:
+        return timestamp
+    try:
+        start = datetime.strptime(timestamp, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return timestamp
+    return (start + timedelta(milliseconds=latency_ms)).strftime(TIMESTAMP_FORMAT)
+
+
+@dataclass(slots=True)
+class Totals:
+    """One trace's row of the `traces` table."""
+
+    key: str
+    anchor_id: str = ""
+    steps: int = 0
+    llm_calls: int = 0
+    tool_calls: int = 0
+    errors: int = 0
+    tool_errors: int = 0
+    started: str | None = None
+    ended: str | None = None
+    duration_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    tools: list[str] = field(default_factory=list)
+    final_output: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "anchor_id": self.anchor_id, "steps": self.steps,
+            "llm_calls": self.llm_calls, "tool_calls": self.tool_calls, "errors": self.errors,
+            "tool_errors": self.tool_errors, "started": self.started, "ended": self.ended,
+            "duration_ms": self.duration_ms, "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens, "cost_usd": self.cost_usd,
+            "tools": orjson.dumps(self.tools).decode() if self.tools else None,
+            "final_output": self.final_output,
+        }  # fmt: skip
+
+
+def _add(total: int | float | None, value: int | float | None) -> Any:
+    if value is None:
+        return total
+    return value if total is None else total + value
+
+
+def anchor_of(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The step a reviewer's verdict on the whole trace is stored on: its root when it has one
+    root, else (a chat session, or top-level steps side by side) the step that ended last."""
+    ids = {s["id"] for s in steps}
+    roots = [s for s in steps if not s["parent_id"] or s["parent_id"] not in ids]
+    if len(roots) == 1:
+        return roots[0]
+    pool = roots or steps
+    return max(pool, key=lambda s: (s["_end"] or "", s["timestamp"] or "", s["id"]))
+
+
+def totals_of(key: str, steps: list[dict[str, Any]]) -> Totals:
+    """A trace's totals from its steps (dicts of `STEP_COLUMNS`)."""
+    t = Totals(key=key, steps=len(steps))
+    tools: set[str] = set()
+    for s in steps:
+        kind = s["kind"] or "llm"
+        s["_end"] = end_time(s["timestamp"], s["latency_ms"])
+        if kind == "llm":
+            t.llm_calls += 1
+        elif kind == "tool":
+            t.tool_calls += 1
+            if s["name"]:
+                tools.add(s["name"])
+            if s["error"]:
+                t.tool_errors += 1
+        if s["error"]:
+            t.errors += 1
+        t.input_tokens = _add(t.input_tokens, s["input_tokens"])
+        t.output_tokens = _add(t.output_tokens, s["output_tokens"])
+        t.cost_usd = _add(t.cost_usd, s["cost_usd"])
+        if s["timestamp"] and (t.started is None or s["timestamp"] < t.started):
+            t.started = s["timestamp"]
+        if s["_end"] and (t.ended is None or s["_end"] > t.ended):
+            t.ended = s["_end"]
+    if t.started and t.ended:
+        start = datetime.strptime(t.started, TIMESTAMP_FORMAT)
+        end = datetime.strptime(t.ended, TIMESTAMP_FORMAT)
+        t.duration_ms = round((end - start).total_seconds() * 1000.0, 3)
+    t.tools = sorted(tools)
+    t.anchor_id = anchor_of(steps)["id"]
+    return t
+
+
+def final_output_text(output: str | None, outputs: str | None) -> str | None:
+    """The text a trace ended with: its anchor's output message, or its result (as JSON text)."""
+    from reviewer.messages import text_of
+
+    if output:
+        message = orjson.loads(output)
+        if isinstance(message, dict):
+            calls = " ".join(
+                f"{c.get('name', '')}({c.get('arguments', '')})"
+                for c in message.get("tool_calls") or []
+                if isinstance(c, dict)
+            )
+            shown = " ".join(x for x in (text_of([message]), calls) if x)
+            return shown[:FINAL_OUTPUT_CHARS] or None
+    if outputs:
+        value = orjson.loads(outputs)
+        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        return shown[:FINAL_OUTPUT_CHARS] or None
+    return None
+
+
+def _steps_of(conn: Connection, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The steps of the traces `keys`, as dicts of STEP_COLUMNS."""
+    cols = ", ".join(STEP_COLUMNS)
+    ids = [k for k in keys if not k.startswith(SESSION_PREFIX)]
+    sessions = [k[len(SESSION_PREFIX) :] for k in keys if k.startswith(SESSION_PREFIX)]
+    found: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
+    queries: list[tuple[str, list[str]]] = []
+    if ids:
+        queries.append((f"SELECT {cols} FROM records WHERE trace_id IN :keys", ids))
+    if sessions:
+        queries.append(
+            (
+                f"SELECT {cols} FROM records WHERE trace_id IS NULL AND session_id IN :keys",
+                sessions,
+            )
+        )
+    from sqlalchemy import bindparam
+
+    for sql, values in queries:
+        stmt = text(sql).bindparams(bindparam("keys", expanding=True))
+        for row in conn.execute(stmt, {"keys": values}).mappings():
+            step = dict(row)
+            key = trace_key(step["trace_id"], step["session_id"])
+            if key is not None and key in found:
+                found[key].append(step)
+    return found
+
+
+def _chunks(values: Iterable[str], size: int = _CHUNK) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _touched(conn: Connection, import_id: int | None) -> Iterator[str]:
+    """The trace keys of an import's records (of every record when `import_id` is None)."""
+    where = "" if import_id is None else " AND import_id = :imp"
+    args = {} if import_id is None else {"imp": import_id}
+    sql = text(f"SELECT DISTINCT trace_id FROM records WHERE trace_id IS NOT NULL{where}")
+    for (tid,) in conn.execute(sql, args):
+        yield tid
+    sql = text(
+        f"SELECT DISTINCT session_id FROM records WHERE trace_id IS NULL AND session_id IS NOT NULL{where}"
+    )
+    for (sid,) in conn.execute(sql, args):
+        yield SESSION_PREFIX + sid
+
+
+def rebuild_traces(engine: Engine | Connection, import_id: int | None = None) -> int:
+    """Recompute the totals of the traces an import touched (every trace with None); returns
+    how many traces were written. Each chunk of traces is one transaction."""
+    if isinstance(engine, Connection):
+        return _rebuild(engine, import_id)
+    with engine.connect() as conn:
+        keys = list(_touched(conn, import_id))
+    written = 0
+    for chunk in _chunks(keys):
+        with engine.begin() as conn:
+            written += _write(conn, chunk)
+    return written
+
+
+def _rebuild(conn: Connection, import_id: int | None) -> int:
+    keys = list(_touched(conn, import_id))
+    return sum(_write(conn, chunk) for chunk in _chunks(keys))
+
+
+_INSERT = (
+    "INSERT INTO traces (key, anchor_id, steps, llm_calls, tool_calls, errors, tool_errors, started,"
+    " ended, duration_ms, input_tokens, output_tokens, cost_usd, tools, final_output) VALUES"
+    " (:key, :anchor_id, :steps, :llm_calls, :tool_calls, :errors, :tool_errors, :started, :ended,"
+    " :duration_ms, :input_tokens, :output_tokens, :cost_usd, :tools, :final_output)"
+)
+
+
+def _write(conn: Connection, keys: list[str]) -> int:
+    from sqlalchemy import bindparam
+
+    steps = _steps_of(conn, keys)
+    rows = [totals_of(key, found) for key, found in steps.items() if found]
+    if not rows:
+        return 0
+    anchors = [t.anchor_id for t in rows]
+    outputs: dict[str, tuple[str | None, str | None]] = {}
+    stmt = text("SELECT id, output, outputs FROM records WHERE id IN :ids").bindparams(
+        bindparam("ids", expanding=True)
+    )
+    for rid, output, outs in conn.execute(stmt, {"ids": anchors}):
+        outputs[rid] = (output, outs)
+    for t in rows:
+        t.final_output = final_output_text(*outputs.get(t.anchor_id, (None, None)))
+    delete = text("DELETE FROM traces WHERE key IN :keys").bindparams(
+        bindparam("keys", expanding=True)
+    )
+    conn.execute(delete, {"keys": [t.key for t in rows]})
+    conn.execute(text(_INSERT), [t.row() for t in rows])
+    return len(rows)
