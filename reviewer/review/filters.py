@@ -23,14 +23,56 @@ from reviewer.review.where import (
     records_table,
     where_clause,
 )
+from reviewer.store.traces import SESSION_PREFIX
 
 #: Feedback scores are in 0..1: below this is negative (thumbs down is 0), from it positive.
 NEGATIVE_BELOW = 0.5
 
 
-def filter_clause(f: QueueFilter, now: datetime | None = None) -> ColumnElement[bool]:
-    """The condition a record meets to be in a queue; `now` anchors durations such as `since: 7d`."""
+def filter_clause(
+    f: QueueFilter, now: datetime | None = None, unit: str = "call"
+) -> ColumnElement[bool]:
+    """The condition a record meets to be in a queue; `now` anchors durations such as `since: 7d`.
+
+    In a `unit: trace` queue the records are the traces' anchors (`reviewer.store.traces`): the
+    trace conditions apply to the trace's totals, the others to any of its steps."""
     now = now or datetime.now(UTC)
+    if unit == "trace":
+        return _trace_clause(f, now)
+    c = records_table().c
+    conds = _step_conditions(f, now)
+    conds.append(c.kind == "llm")  # tools, retrievers, agents... are reviewed in their trace
+    if f.since is not None:
+        conds.append(c.timestamp >= parse_when(f.since).resolve(now))
+    if f.until is not None:
+        conds.append(c.timestamp < parse_when(f.until).resolve(now, end_of_day=True))
+    if f.has_error is not None:
+        conds.append(c.error.is_not(None) if f.has_error else c.error.is_(None))
+    bounds: list[tuple[Any, Any, Any]] = [
+        (c.latency_ms, f.min_latency_ms, f.max_latency_ms),
+        (c.input_tokens, f.min_input_tokens, f.max_input_tokens),
+        (c.output_tokens, f.min_output_tokens, f.max_output_tokens),
+    ]
+    conds.extend(_bounds(bounds))
+    if f.contains:
+        conds.append(
+            or_(contains_text(c.messages, f.contains), contains_text(c.output, f.contains))
+        )
+    return and_(*conds) if conds else true()
+
+
+def _bounds(bounds: list[tuple[Any, Any, Any]]) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    for col, low, high in bounds:
+        if low is not None:
+            conds.append(col >= low)
+        if high is not None:
+            conds.append(col <= high)
+    return conds
+
+
+def _step_conditions(f: QueueFilter, now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions on one record (a call, or any step of a trace)."""
     c = records_table().c
     conds: list[ColumnElement[bool]] = []
     if f.feedback == "negative":
@@ -44,31 +86,61 @@ def filter_clause(f: QueueFilter, now: datetime | None = None) -> ColumnElement[
             conds.append(col.in_(values))
     if not f.format:  # records made here join only a queue that names their format
         conds.append(c.source_format.not_in(MADE_HERE_FORMATS))
-    if f.since is not None:
-        conds.append(c.timestamp >= parse_when(f.since).resolve(now))
-    if f.until is not None:
-        conds.append(c.timestamp < parse_when(f.until).resolve(now, end_of_day=True))
-    if f.has_error is not None:
-        conds.append(c.error.is_not(None) if f.has_error else c.error.is_(None))
-    bounds: list[tuple[Any, Any, Any]] = [
-        (c.latency_ms, f.min_latency_ms, f.max_latency_ms),
-        (c.input_tokens, f.min_input_tokens, f.max_input_tokens),
-        (c.output_tokens, f.min_output_tokens, f.max_output_tokens),
-    ]
-    for col, low, high in bounds:
-        if low is not None:
-            conds.append(col >= low)
-        if high is not None:
-            conds.append(col <= high)
     for key, value in f.metadata.items():
         conds.append(metadata_equals(key, value))
-    if f.contains:
-        conds.append(
-            or_(contains_text(c.messages, f.contains), contains_text(c.output, f.contains))
-        )
     if f.where:
         conds.append(where_clause(f.where, now))
-    return and_(*conds) if conds else true()
+    return conds
+
+
+def trace_key_expression() -> ColumnElement[Any]:
+    """A record's trace key (see `reviewer.store.traces.trace_key`) in SQL."""
+    from sqlalchemy import func, literal
+
+    c = records_table().c
+    return func.coalesce(c.trace_id, literal(SESSION_PREFIX) + c.session_id)
+
+
+def _trace_clause(f: QueueFilter, now: datetime) -> ColumnElement[bool]:
+    from sqlalchemy import select
+
+    from reviewer.store.schema import TraceRow
+
+    t = TraceRow.__table__.c  # type: ignore[attr-defined]
+    rt = records_table()
+    conds: list[ColumnElement[bool]] = []
+    if f.since is not None:
+        conds.append(t.started >= parse_when(f.since).resolve(now))
+    if f.until is not None:
+        conds.append(t.started < parse_when(f.until).resolve(now, end_of_day=True))
+    if f.has_error is not None:
+        conds.append(t.errors > 0 if f.has_error else t.errors == 0)
+    if f.has_tool_error is not None:
+        conds.append(t.tool_errors > 0 if f.has_tool_error else t.tool_errors == 0)
+    conds.extend(
+        _bounds(
+            [
+                (t.duration_ms, f.min_latency_ms, f.max_latency_ms),
+                (t.input_tokens, f.min_input_tokens, f.max_input_tokens),
+                (t.output_tokens, f.min_output_tokens, f.max_output_tokens),
+                (t.steps, f.min_steps, f.max_steps),
+                (t.cost_usd, f.min_cost_usd, f.max_cost_usd),
+            ]
+        )
+    )
+    if f.tool:  # the JSON list of the tools called holds the name, quoted
+        import orjson
+
+        conds.append(or_(*(t.tools.contains(orjson.dumps(name).decode()) for name in f.tool)))
+    if f.contains:
+        conds.append(contains_text(t.final_output, f.contains))
+    steps = _step_conditions(f, now)
+    if steps:
+        conds.append(t.key.in_(select(trace_key_expression()).where(and_(*steps))))
+    anchors = select(t.anchor_id)
+    if conds:
+        anchors = anchors.where(and_(*conds))
+    return rt.c.id.in_(anchors)
 
 
 def field_expression(name: str) -> ColumnElement[Any]:

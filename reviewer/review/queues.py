@@ -3,6 +3,7 @@
 ```yaml
 name: thumbs-down
 description: Calls a user gave a thumbs down
+unit: call                   # call (each LLM call) | trace (each agent trace or chat session)
 filter:                      # all conditions combined with AND
   feedback: negative         # negative | positive | none | any
   provider: openai           # a value or a list
@@ -16,6 +17,10 @@ filter:                      # all conditions combined with AND
                              # a dotted key is the flat key, else the nested path
   contains: refund           # full text, case-insensitive, in messages and output
   where: "latency_ms > 5000 and metadata.endpoint = 'support-chat'"   # see review/where.py
+  # unit: trace only: min_steps/max_steps, tool: [lookup_order], has_tool_error: true,
+  # min_cost_usd/max_cost_usd. In a trace queue has_error, the latency and token bounds, since,
+  # until and contains apply to the trace (any step's error, its duration and totals, its start,
+  # its final output); feedback, provider, model, format, metadata and where to any of its steps.
 sample: {size: 50, seed: 7, stratify: model}   # or {rate: 0.1}; stratify: model, provider,
                              # source_format, user_id, session_id, prompt_*, metadata.KEY
 order: newest                # newest | oldest | random | slowest
@@ -43,6 +48,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ORDERS = ("newest", "oldest", "random", "slowest")
+#: filter keys that only a `unit: trace` queue has
+TRACE_FILTERS = ("min_steps", "max_steps", "tool", "has_tool_error", "min_cost_usd", "max_cost_usd")
 FEEDBACK = ("negative", "positive", "none", "any")
 
 
@@ -165,8 +172,15 @@ class QueueFilter(_Strict):
     metadata: dict[str, Any] = Field(default_factory=dict)
     contains: str | None = None
     where: str | None = None
+    # a `unit: trace` queue's own conditions, on the trace's totals
+    min_steps: SqlInt | None = None
+    max_steps: SqlInt | None = None
+    tool: list[str] = Field(default_factory=list)
+    has_tool_error: bool | None = None
+    min_cost_usd: SqlFloat | None = None
+    max_cost_usd: SqlFloat | None = None
 
-    @field_validator("provider", "model", "format", mode="before")
+    @field_validator("provider", "model", "format", "tool", mode="before")
     @classmethod
     def _listify(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
@@ -248,6 +262,7 @@ class QueueDef(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
+    unit: Literal["call", "trace"] = "call"
     filter: QueueFilter = Field(default_factory=QueueFilter)
     sample: Sample | None = None
     order: Literal["newest", "oldest", "random", "slowest"] = "newest"
@@ -258,6 +273,16 @@ class QueueDef(_Strict):
     dataset: str | None = None
     assist: Assist | None = None
     path: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _trace_filters(self) -> QueueDef:
+        if self.unit == "call":
+            given = [k for k in TRACE_FILTERS if getattr(self.filter, k) not in (None, [])]
+            if given:
+                raise ValueError(
+                    f"filter {', '.join(given)} applies to a whole trace: add `unit: trace`"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_scores(self) -> QueueDef:

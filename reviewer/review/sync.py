@@ -229,6 +229,7 @@ def _fingerprint(queue: QueueDef) -> str:
         "filter": queue.filter.model_dump(mode="json"),
         "sample": queue.sample.model_dump(mode="json") if queue.sample else None,
         "order": queue.order,
+        "unit": queue.unit,
     }
     return hashlib.blake2b(
         orjson.dumps(spec, option=orjson.OPT_SORT_KEYS), digest_size=12
@@ -237,8 +238,8 @@ def _fingerprint(queue: QueueDef) -> str:
 
 def _is_relative(queue: QueueDef, now: datetime) -> bool:
     """Whether the filter moves with time (`since: 7d`): then every sync looks at everything."""
-    a = filter_clause(queue.filter, now).compile().params
-    b = filter_clause(queue.filter, now - timedelta(days=1, seconds=7)).compile().params
+    a = filter_clause(queue.filter, now, queue.unit).compile().params
+    b = filter_clause(queue.filter, now - timedelta(days=1, seconds=7), queue.unit).compile().params
     return a != b
 
 
@@ -247,12 +248,15 @@ def _sync_one(
 ) -> SyncResult:
     qi = QueueItem.__table__  # type: ignore[attr-defined]
     rt = records_table()
-    clause = filter_clause(queue.filter, now)
+    clause = filter_clause(queue.filter, now, queue.unit)
     before = _read_state(conn, queue.name)
     state = _state(queue)
     fingerprint = _fingerprint(queue)
+    # a trace's totals change when a later import adds steps to it: a trace queue is always
+    # looked at in full
     unchanged = (
-        watermark is not None
+        queue.unit == "call"
+        and watermark is not None
         and before is not None
         and before.get("fingerprint") == fingerprint
         and before.get("watermark") is not None

@@ -46,13 +46,16 @@ TEXT_FIELDS = (
     "user_id",
     "session_id",
     "trace_id",
+    "parent_id",
+    "kind",
+    "name",
     "prompt_name",
     "prompt_version",
     "feedback_comment",
     "error",
 )
 #: JSON text columns searched as text: only `contains` and `is [not] null` apply to them.
-CONTENT_FIELDS = {"input": "messages", "output": "output"}
+CONTENT_FIELDS = {"input": "messages", "output": "output", "inputs": "inputs", "outputs": "outputs"}
 TIME_FIELD = "timestamp"
 KNOWN_FIELDS = (
     *TEXT_FIELDS,

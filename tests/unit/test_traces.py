@@ -220,3 +220,63 @@ def test_a_schema_4_database_gets_the_step_columns_and_its_traces(tmp_path: Path
         ]  # fmt: skip
         assert conn.execute(text("SELECT key, steps FROM traces")).all() == [("session:s-9", 2)]
     engine.dispose()
+
+
+def queue(**spec: Any) -> Any:
+    from reviewer.review.queues import parse_queue
+
+    return parse_queue({"name": "q", **spec}, "queues/q.yaml")
+
+
+def members(engine: Engine, q: Any) -> list[str]:
+    from reviewer.review.sync import sync_queues
+
+    result = sync_queues(engine, [q])["q"]
+    assert result.error is None, result.error
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT record_id FROM queue_items WHERE queue = 'q' AND active ORDER BY record_id"
+            )
+        ).all()
+    return [r[0] for r in rows]
+
+
+SECOND = [  # a quick trace without tools, on another model
+    step("r2", "20.000000", trace_id="t2", kind="agent", name="support-agent", latency_ms=1000.0,
+         outputs="Hello!"),
+    step("l2", "20.100000", trace_id="t2", parent_id="r2", model="gpt-4o",
+         messages=[{"role": "user", "content": "Hi"}], output={"role": "assistant", "content": "Hello!"},
+         input_tokens=10, output_tokens=2, latency_ms=500.0),
+]  # fmt: skip
+
+
+def test_a_trace_queue_holds_each_trace_once_by_its_anchor_and_filters_on_the_trace(
+    engine: Engine,
+) -> None:
+    store(engine, [*AGENT, *SECOND])
+    # a call queue holds the LLM calls only: tools and agents are reviewed in their trace
+    assert members(engine, queue()) == ["l2", "llm1", "llm2"]
+    assert members(engine, queue(unit="trace")) == ["r2", "root"]
+    checks = {
+        "has_error": (True, ["root"]), "has_tool_error": (False, ["r2"]),
+        "tool": ("lookup_order", ["root"]), "min_steps": (3, ["root"]), "max_steps": (2, ["r2"]),
+        "min_latency_ms": (5000, ["root"]), "max_input_tokens": (100, ["r2"]),
+        "min_cost_usd": (0.002, ["root"]), "contains": ("hello", ["r2"]),
+        "model": ("gpt-4o", ["r2"]),  # any step
+        "since": ("2026-11-20T10:00:10Z", ["r2"]),
+        "where": ("kind = 'tool' and error is not null", ["root"]),
+    }  # fmt: skip
+    for key, (value, expected) in checks.items():
+        assert members(engine, queue(unit="trace", filter={key: value})) == expected, key
+
+
+def test_trace_filters_on_a_call_queue_are_refused_with_the_reason() -> None:
+    import pytest
+
+    from reviewer.review.queues import QueueFileError, parse_queue
+
+    with pytest.raises(
+        QueueFileError, match="min_steps applies to a whole trace: add `unit: trace`"
+    ):
+        parse_queue({"name": "q", "filter": {"min_steps": 3}}, "queues/q.yaml")
