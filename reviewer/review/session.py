@@ -63,7 +63,7 @@ T = TypeVar("T")
 #: dropped, see `reviewer.datasets.promote`).
 ACTIONS = (
     "verdict", "score", "themes", "note", "correct", "skip", "undo", "promote", "accept", "keep",
-    "drop",
+    "drop", "step", "step_note",
 )  # fmt: skip
 #: Actions whose undo belongs to a layer above (they put a case into a dataset).
 PROMOTING = ("promote", "keep")
@@ -376,6 +376,22 @@ class ReviewSession:
         """The answer the model should have given (empty clears it)."""
         corrected = text if text and text.strip() else None
         return self._act(item, "correct", lambda s: replace(s, corrected=corrected))
+
+    def set_step(self, item: ItemView | int, step_id: str | None) -> ItemView:
+        """A trace's review: mark the step where it went wrong (None clears the mark)."""
+        return self._act(item, "step", lambda s: replace(s, step_id=step_id or None))
+
+    def set_step_note(self, item: ItemView | int, step_id: str, text: str | None) -> ItemView:
+        """A trace's review: a note on one of its steps (empty clears it)."""
+        note = text if text and text.strip() else None
+
+        def change(state: ReviewState) -> ReviewState:
+            notes = {k: v for k, v in state.step_notes.items() if k != step_id}
+            if note is not None:
+                notes[step_id] = note
+            return replace(state, step_notes=notes)
+
+        return self._act(item, "step_note", change)
 
     def accept_suggestion(self, item: ItemView | int, suggestion_id: int) -> ItemView:
         """`y`: the assistant's suggestion (verdict, scores, themes) becomes this reviewer's
@@ -790,7 +806,14 @@ class ReviewSession:
                 raise ReviewError("this item no longer matches the queue's filter: it is read-only")
             if not self._may_act(conn, row, before, moment):
                 raise ReviewError(self._busy_message(conn, queue_item_id, moment))
-            after = change(replace(before, scores=dict(before.scores), themes=list(before.themes)))
+            after = change(
+                replace(
+                    before,
+                    scores=dict(before.scores),
+                    themes=list(before.themes),
+                    step_notes=dict(before.step_notes),
+                )
+            )
             after.complete = (
                 after.verdict is not None
                 and not after.skipped

@@ -52,6 +52,8 @@ class ReviewState:
     updated_at: str | None = None
     suggestion_id: int | None = None  # the suggestion this review was shown or took
     suggestion: str | None = None  # accepted | edited | shown | blind (see schema.ReviewEvent)
+    step_id: str | None = None  # a trace's review: the step marked as where it went wrong
+    step_notes: dict[str, str] = field(default_factory=dict)  # step record id -> note
 
     @property
     def started(self) -> bool:
@@ -74,6 +76,8 @@ class ReviewState:
             updated_at=row.created_at,
             suggestion_id=getattr(row, "suggestion_id", None),
             suggestion=getattr(row, "suggestion", None),
+            step_id=getattr(row, "step_id", None),
+            step_notes=orjson.loads(row.step_notes) if getattr(row, "step_notes", None) else {},
         )
 
 
@@ -167,6 +171,8 @@ def insert_event(
             created_at=now,
             suggestion_id=state.suggestion_id,
             suggestion=state.suggestion,
+            step_id=state.step_id,
+            step_notes=orjson.dumps(state.step_notes).decode() if state.step_notes else None,
         )
     )
     key = result.inserted_primary_key

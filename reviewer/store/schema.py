@@ -229,7 +229,9 @@ class ReviewEvent(SQLModel, table=True):
     queue: str
     record_id: str = Field(foreign_key="records.id")
     reviewer: str
-    action: str  # verdict | score | themes | note | correct | skip | undo | promote
+    action: (
+        str  # verdict | score | themes | note | correct | skip | undo | promote | step | step_note
+    )
     verdict: str | None = None  # pass | fail
     scores: str | None = _text()  # JSON object: rubric score name -> value
     themes: str | None = _text()  # JSON list of theme names
@@ -245,6 +247,10 @@ class ReviewEvent(SQLModel, table=True):
     # until the verdict was given; None when the item had no suggestion
     suggestion_id: int | None = None
     suggestion: str | None = None
+    # a trace's review (schema 5): the step marked as where it went wrong (a record id of the
+    # trace), and notes on single steps (JSON object: step record id -> note)
+    step_id: str | None = None
+    step_notes: str | None = _text()
 
 
 class Dataset(SQLModel, table=True):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
 from reviewer.cli import app
@@ -207,6 +207,8 @@ def test_a_schema_4_database_gets_the_step_columns_and_its_traces(tmp_path: Path
         conn.execute(text("DROP INDEX ix_records_session_id"))
         for column in ("parent_id", "kind", "name", "inputs", "outputs"):
             conn.execute(text(f"ALTER TABLE records DROP COLUMN {column}"))
+        conn.execute(text("ALTER TABLE review_events DROP COLUMN step_id"))
+        conn.execute(text("ALTER TABLE review_events DROP COLUMN step_notes"))
         conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
     engine.dispose()
 
@@ -219,6 +221,8 @@ def test_a_schema_4_database_gets_the_step_columns_and_its_traces(tmp_path: Path
             ("chatcmpl-1", "llm", None), ("chatcmpl-2", "llm", None),
         ]  # fmt: skip
         assert conn.execute(text("SELECT key, steps FROM traces")).all() == [("session:s-9", 2)]
+        columns = {c["name"] for c in inspect(conn).get_columns("review_events")}
+        assert {"step_id", "step_notes"} <= columns
     engine.dispose()
 
 
@@ -280,3 +284,44 @@ def test_trace_filters_on_a_call_queue_are_refused_with_the_reason() -> None:
         QueueFileError, match="min_steps applies to a whole trace: add `unit: trace`"
     ):
         parse_queue({"name": "q", "filter": {"min_steps": 3}}, "queues/q.yaml")
+
+
+def test_a_trace_review_marks_a_step_and_notes_steps_and_undo_takes_them_back(
+    engine: Engine,
+) -> None:
+    from reviewer.review.session import ReviewSession
+
+    store(engine, [*AGENT, *SECOND])
+    q = queue(unit="trace", filter={"has_error": True})
+    assert members(engine, q) == ["root"]
+    session = ReviewSession(engine, q, "ana")
+    item = session.next_item()
+    assert item is not None and item.record_id == "root"
+    session.set_verdict(item, "fail")
+    session.set_step(item, "tool1")
+    session.set_step_note(item, "tool1", "no retry after the timeout")
+    session.set_step_note(item, "llm2", "should apologise for the wait")
+    with engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT action, verdict, step_id, step_notes FROM review_events ORDER BY id DESC")
+        ).first()
+    assert last is not None
+    assert (last.action, last.verdict, last.step_id) == ("step_note", "fail", "tool1")
+    assert orjson.loads(last.step_notes) == {
+        "tool1": "no retry after the timeout", "llm2": "should apologise for the wait",
+    }  # fmt: skip
+    session.undo()
+    session.set_step_note(item, "tool1", "")
+    with engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT step_id, step_notes FROM review_events ORDER BY id DESC")
+        ).first()
+    assert last is not None and last.step_id == "tool1" and last.step_notes is None
+    session.undo()
+    session.undo()
+    session.undo()
+    with engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT step_id, verdict FROM review_events ORDER BY id DESC")
+        ).first()
+    assert last is not None and (last.step_id, last.verdict) == (None, "fail")
