@@ -60,8 +60,11 @@ class LogFormat:
     name: ClassVar[str] = ""
     #: "json" for JSON objects/lines, "csv" for CSV rows
     kind: ClassVar[str] = "json"
-    #: the reason given when an item's records have neither input, output nor error
-    empty_reason: ClassVar[str] = "no messages: the record has neither input messages nor an output"
+    #: the reason given when an item's records hold nothing worth keeping (`worth_keeping`)
+    empty_reason: ClassVar[str] = (
+        "nothing to import: the record has no messages, no output, no model, no token counts, "
+        "no time and no error"
+    )
 
     def detect(self, obj: Any) -> bool:
         raise NotImplementedError

@@ -33,7 +33,7 @@ from reviewer.ingest.reader import (
     open_source,
     sniff_kind,
 )
-from reviewer.records import TIMESTAMP_FORMAT
+from reviewer.records import NO_MESSAGES, TIMESTAMP_FORMAT, worth_keeping
 from reviewer.redact import (
     REDACTED,
     may_hold_credentials,
@@ -52,6 +52,8 @@ PARALLEL_CHUNK = 500
 
 ProgressFn = Callable[[str, int, int], None]
 _RAW = RECORD_COLUMNS.index("raw")
+_MESSAGES = RECORD_COLUMNS.index("messages")
+_OUTPUT = RECORD_COLUMNS.index("output")
 
 
 @dataclass
@@ -66,6 +68,12 @@ class FileReport:
     duplicates: int = 0
     rejected: int = 0
     skipped: int = 0
+    #: records without content (no messages, no output), counted in `records` too
+    without_content: int = 0
+    #: batch request lines kept to be joined with their results, counted in `skipped` too
+    batch_requests: int = 0
+    #: why nothing (or not everything) of the file became records, when that needs saying
+    reason: str | None = None
 
 
 @dataclass
@@ -93,8 +101,11 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         totals = {
             k: self.total(k)
-            for k in ("lines", "records", "imported", "duplicates", "rejected", "skipped")
-        }
+            for k in (
+                "lines", "records", "imported", "duplicates", "rejected", "skipped",
+                "without_content",
+            )
+        }  # fmt: skip
         return {
             "import_id": self.import_id,
             "seconds": round(self.seconds, 3),
@@ -102,6 +113,24 @@ class ImportReport:
             "files": [asdict(f) for f in self.files],
             "rejections": [asdict(r) for r in self.rejections],
         }
+
+
+def explain_batch_inputs(report: ImportReport) -> None:
+    """Say why a batch input file imported nothing: its lines are requests, kept to be joined
+    with the results of the batch's output file, and none was imported with it."""
+    for rep in report.files:
+        if not rep.batch_requests or rep.records:
+            continue
+        joined = any(o is not rep and o.format == rep.format and o.records for o in report.files)
+        if joined:
+            continue
+        n = rep.batch_requests
+        lines = "the line is a batch request" if n == 1 else f"the {n} lines are batch requests"
+        rep.reason = (
+            f"{lines}, kept to be joined with their results, and no batch output was imported "
+            f"with them: import it together with the batch's output file: "
+            f"reviewer import {rep.path} output.jsonl"
+        )
 
 
 def now_text() -> str:
@@ -237,6 +266,7 @@ class Importer:
             if self._pool is not None:
                 self._pool.close()
         self.report.seconds = (datetime.now(UTC) - started).total_seconds()
+        explain_batch_inputs(self.report)
         with Session(self.engine) as session:
             stored = session.get(ImportRun, self.report.import_id)
             if stored is not None:
@@ -356,12 +386,15 @@ class Importer:
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             for row in outcome.rows:
+                if row[_OUTPUT] is None and row[_MESSAGES] in (None, NO_MESSAGES):
+                    rep.without_content += 1
                 if row[_RAW] is None:  # from a parsing worker: the raw text is the line
                     row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
                 writer.add_row(row, rep)
             return
         rep.skipped += 1  # no LLM call of its own
         if isinstance(outcome, BatchRequest):  # kept for joining with its result
+            rep.batch_requests += 1
             self._batch_cache[outcome.custom_id] = orjson.loads(outcome.body)
             writer.add_batch_request(outcome.custom_id, path, item.line, outcome.body)
 
@@ -433,8 +466,9 @@ class Importer:
 
 
 def usable_records(records: list[Any]) -> list[Any]:
-    """The records worth keeping: those with input messages, an output or an error."""
-    return [r for r in records if r.messages or r.output is not None or r.error]
+    """The records worth keeping: those with input messages, an output or an error, and those
+    without content that still name the model or give tokens, time, latency or cost."""
+    return [r for r in records if worth_keeping(r)]
 
 
 def parse_item(

@@ -6,6 +6,8 @@ from tests.conftest import REAL_LOGS, records, run_import
 
 EXPECTED = {
     # file: (format, records, skipped lines)
+    "bedrock-invocation-log/converse-stream-nova-lite.json": ("bedrock", 1, 0),
+    "boto3-converse/converse-tool-use.jsonl": ("bedrock", 2, 0),
     "ellmer-batch-anthropic/state-capitals-anthropic.json": ("anthropic-batch", 4, 0),
     "ellmer-batch-groq-chatcompletions/state-capitals-groq.json": ("openai-batch", 4, 0),
     "ellmer-batch-openai-responses/state-capitals.json": ("openai-batch", 4, 0),

@@ -11,6 +11,7 @@ def all_formats() -> list[LogFormat]:
     """Every known format, most specific first: the first whose `detect` accepts an object wins."""
     from reviewer.ingest.formats import (
         anthropic,
+        bedrock,
         helicone,
         inspect_ai,
         langfuse,
@@ -33,6 +34,7 @@ def all_formats() -> list[LogFormat]:
         litellm.LiteLLMPayload(),
         helicone.HeliconeRow(),
         helicone.HeliconeCsv(),
+        bedrock.Bedrock(),
         openai_batch.OpenAIBatch(),
         anthropic.AnthropicBatch(),
         openai_responses.OpenAIResponses(),
