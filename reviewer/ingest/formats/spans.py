@@ -34,6 +34,8 @@ from reviewer.ingest.base import LogFormat, ParseContext, as_dict, dumps
 from reviewer.ingest.formats import otlp, vercel_ai
 from reviewer.records import Record, iso_timestamp, parse_timestamp, to_float
 
+#: the attributes that say a span is the Vercel AI SDK's
+_OPERATION_KEYS = ("ai.operationId", "operation.name")
 #: top-level keys of a dataframe row that are columns of their own, not attributes
 _ATTRIBUTE_COLUMN = "attributes."
 
@@ -218,12 +220,12 @@ def read_span(obj: dict[str, Any]) -> PlainSpan:
 class _SpanDump(LogFormat):
     empty_reason = otlp.OtlpTraces.empty_reason
 
-    def wants(self, attrs: dict[str, Any]) -> bool:
+    def wants(self, span: dict[str, Any]) -> bool:
         raise NotImplementedError
 
     def detect(self, obj: Any) -> bool:
         spans = spans_of(obj)
-        return bool(spans) and self.wants(_attributes(spans[0]))
+        return bool(spans) and self.wants(spans[0])
 
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:
         spans = spans_of(obj)
@@ -254,8 +256,13 @@ class VercelAISpans(_SpanDump):
 
     name = "vercel-ai"
 
-    def wants(self, attrs: dict[str, Any]) -> bool:
-        return vercel_ai.operation(attrs) is not None
+    def wants(self, span: dict[str, Any]) -> bool:
+        attrs = span.get("attributes")
+        if isinstance(attrs, list):  # an OTLP attribute list: decode only the two keys looked at
+            attrs = otlp.attributes(
+                [a for a in attrs if isinstance(a, dict) and a.get("key") in _OPERATION_KEYS]
+            )
+        return isinstance(attrs, dict) and vercel_ai.operation(attrs) is not None
 
 
 class OpenInferenceSpans(_SpanDump):
@@ -263,5 +270,5 @@ class OpenInferenceSpans(_SpanDump):
 
     name = "openinference"
 
-    def wants(self, attrs: dict[str, Any]) -> bool:
+    def wants(self, span: dict[str, Any]) -> bool:
         return True
