@@ -489,12 +489,12 @@ def test_content_events_pydantic_events_and_vercel_spans(engine, tmp_path):
         "tool_calls": [{"id": "call_9", "name": "weather", "arguments": '{"city":"Oslo"}'}],
     }
     assert (r3["provider"], r3["model"], r3["input_tokens"], r3["output_tokens"]) == (
-        "openai.chat",
+        "openai",
         "gpt-4.1-mini",
         50,
         12,
     )
-    assert r3["metadata"]["operation.name"] == "ai.generateText.doGenerate"
+    assert r3["metadata"]["operation"] == "ai.generateText.doGenerate"
 
 
 # -- OTLP logs ----------------------------------------------------------------------------------

@@ -23,10 +23,18 @@ EXPECTED = {
     "langsmith-run-payloads/langsmith_py_wrap_openai_.json": ("langsmith", 1, 0),
     "langsmith-run-payloads/langsmith_py_wrap_openai_reasoning.json": ("langsmith", 1, 0),
     "litellm-standard-logging-payload/standard_logging_payload.json": ("litellm", 1, 0),
+    # the same spans in four shapes: the first file read gives the records, the rest are duplicates
+    "openinference-phoenix/otel-python-to_json.jsonl": ("openinference", 5, 2),
+    "openinference-phoenix/phoenix-rest-spans-otlpv1.json": ("openinference", 0, 0),
+    "openinference-phoenix/phoenix-rest-spans.json": ("openinference", 0, 0),
+    "openinference-phoenix/spans-dataframe.jsonl": ("openinference", 0, 2),
     "otlp-json-proto-examples/events.json": ("otlp-logs", 0, 1),
     "otlp-json-proto-examples/trace.json": ("otlp", 0, 1),
     "promptfoo-csv-tests/config-csv-metadata_tests.csv": ("promptfoo-csv", 3, 0),
     "promptfoo-csv-tests/re-eval-user-data_logs.csv": ("promptfoo-csv", 10, 0),
+    # one run twice: OTLP/JSON first (5 inner model calls; outer and tool spans give nothing)
+    "vercel-ai-sdk/otlp-export.json": ("otlp", 5, 0),
+    "vercel-ai-sdk/readable-spans.jsonl": ("vercel-ai", 0, 5),
 }
 
 
@@ -44,5 +52,15 @@ def test_whole_real_logs_folder(engine):
         assert r["messages"] or r["output"] or r["error"], r["id"]
         if r["source_format"] not in ("inspect-dataset", "promptfoo-csv"):
             assert r["model"], r["id"]
+    # the same spans written in several shapes are one record each (the id is trace:span)
+    by_file = {f.path.split("real_logs/", 1)[1]: f for f in report.files}
+    for folder, first, copies in (
+        ("openinference-phoenix", "otel-python-to_json.jsonl", 3),
+        ("vercel-ai-sdk", "otlp-export.json", 1),
+    ):
+        dupes = [f.duplicates for p, f in by_file.items() if p.startswith(folder + "/")]
+        assert sorted(dupes) == [0] + [5] * copies, folder
+        assert by_file[f"{folder}/{first}"].duplicates == 0
     again = run_import(engine, REAL_LOGS)
-    assert again.total("imported") == 0 and again.total("duplicates") == len(stored)
+    assert again.total("imported") == 0
+    assert again.total("duplicates") == len(stored) + 5 * 3 + 5 * 1

@@ -22,11 +22,14 @@ def all_formats() -> list[LogFormat]:
         openai_responses,
         otlp,
         promptfoo,
+        spans,
     )
 
     return [
         otlp.OtlpTraces(),
         otlp.OtlpLogs(),
+        spans.VercelAISpans(),
+        spans.OpenInferenceSpans(),
         inspect_ai.InspectEvalLog(),
         langfuse.LangfuseTrace(),
         langfuse.LangfuseObservation(),
