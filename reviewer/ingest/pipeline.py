@@ -265,8 +265,16 @@ class Importer:
         # OpenAI Batch input {custom_id, method, url, body}; Anthropic batch requests {custom_id, params}
         return ("body" in obj and "method" in obj) or isinstance(obj.get("params"), dict)
 
-    def _items(self, kind: str, stream: Any) -> Iterator[tuple[str, Item]]:
-        if kind == "binary":
+    def _items(self, kind: str, stream: Any, source: Source) -> Iterator[tuple[str, Item]]:
+        if kind == "zip":
+            if source.file is None:
+                yield "json", Item(1, b"", error="a zip archive on standard input: give its path")
+                return
+            from reviewer.ingest.formats.inspect_ai import iter_eval_archive
+
+            for item in iter_eval_archive(source.file, MAX_DOCUMENT_BYTES):
+                yield "json", item
+        elif kind == "binary":
             head = stream.peek(256)[:256]
             yield (
                 "json",
@@ -294,6 +302,8 @@ class Importer:
     def _kind_of(source: Source, stream: Any) -> str:
         try:
             head = stream.peek(8192)[:8192]
+            if head[:4] == b"PK\x03\x04":
+                return "zip"  # an Inspect .eval log
             # Binary when a NUL byte is there and no line looks like JSON; else a NUL rejects
             # only its own line.
             if b"\x00" in head and not any(
@@ -324,7 +334,7 @@ class Importer:
         import_id = self.report.import_id
         try:
             kind = self._kind_of(source, stream)
-            items = self._items(kind, stream)
+            items = self._items(kind, stream, source)
             if self.workers > 0 and total >= self.parallel_min_bytes and kind == "jsonl":
                 self._import_parallel(path, items, writer, counter, total)
                 return

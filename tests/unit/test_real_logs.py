@@ -12,6 +12,7 @@ EXPECTED = {
     "inspect-dataset/dataset.jsonl": ("inspect-dataset", 10, 0),
     "inspect-dataset/samples-mcq.jsonl": ("inspect-dataset", 1, 0),
     "inspect-eval-log/2025-05-12T20-28-13-04-00_popularity.json": ("inspect", 3, 0),
+    "inspect-eval-zip/orders-tool-errors.eval": ("inspect", 3, 0),
     "langfuse-trace-download/claude-agent-2025-12-22.trace.json": ("langfuse", 4, 0),
     "langfuse-trace-download/langgraph-python-2025-08-22.trace.json": ("langfuse", 2, 0),
     "langfuse-trace-download/openai-agents-2025-09-30.trace.json": ("langfuse", 2, 0),
