@@ -335,7 +335,12 @@ class Importer:
         try:
             kind = self._kind_of(source, stream)
             items = self._items(kind, stream, source)
-            if self.workers > 0 and total >= self.parallel_min_bytes and kind == "jsonl":
+            if (
+                self.workers > 0
+                and total >= self.parallel_min_bytes
+                and kind == "jsonl"
+                and not _joins_within_file(stream)
+            ):
                 self._import_parallel(path, items, writer, counter, total)
                 return
             for n, (kind, item) in enumerate(items):
@@ -440,6 +445,19 @@ class Importer:
                 text("SELECT body FROM batch_requests WHERE custom_id = :c"), {"c": custom_id}
             ).first()
         return orjson.loads(row[0]) if row and row[0] else None
+
+
+def _joins_within_file(stream: Any) -> bool:
+    """Whether the file's lines join with earlier lines of the same file (an OpenAI Evals run
+    log: a match event with its sampling event), so they are parsed in order in this process."""
+    from reviewer.ingest.formats.openai_evals import is_event, is_spec
+
+    try:
+        first = stream.peek(1 << 16)[: 1 << 16].split(b"\n", 1)[0]
+        obj = orjson.loads(first)
+    except Exception:
+        return False
+    return is_spec(obj) or is_event(obj)
 
 
 def usable_records(records: list[Any]) -> list[Any]:
