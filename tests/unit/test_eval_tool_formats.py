@@ -73,6 +73,8 @@ def test_oaieval_run_log_one_record_per_sampling_event_with_its_grade(engine):
     ]
     raw = orjson.loads(first["raw"])
     assert (raw["sampling"]["type"], raw["match"]["type"]) == ("sampling", "match")
+    again = run_import(engine, FUZZY_LOG)
+    assert (again.total("imported"), again.total("duplicates")) == (0, 3)
 
 
 def test_older_run_log_text_prompts_and_model_from_the_spec(engine):

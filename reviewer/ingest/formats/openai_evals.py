@@ -108,6 +108,8 @@ class OpenAIEvals(LogFormat):
         if kind == "sampling":
             earlier = ctx.batch_requests(key)
             events = list(earlier.get("sampling") or []) if isinstance(earlier, dict) else []
+            # the same event read again (the file imported twice) replaces itself
+            events = [e for e in events if e.get("event_id") != obj["event_id"]]
             events.append(obj)
             ctx.remember_batch_request(key, {"sampling": events})
             return
