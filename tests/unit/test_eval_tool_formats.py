@@ -246,3 +246,9 @@ def test_datasets_import_rejects_run_log_lines_and_unknown_formats(engine):
     )
     with pytest.raises(DatasetError, match="unknown format 'csv'"):
         import_items(engine, "x", SAMPLES, fmt="csv")
+
+
+def test_run_log_joins_in_order_even_when_large_files_go_to_parsing_workers(engine):
+    # every file counts as large here: a run log is still parsed in order, so its joins hold
+    report = run_import(engine, FUZZY_LOG, workers=1, parallel_min_bytes=0)
+    assert _counts(report) == [("run-fuzzy-match.jsonl", "openai-evals", 11, 3, 8, 0)]
