@@ -7,7 +7,8 @@ A canonical message is a plain dict (cheap to build, cheap to serialize)::
      "tool_calls": [{"id", "name", "arguments"}], # optional; arguments is JSON text
      "tool_call_id": "...",                       # optional, on tool results
      "name": "...",                               # optional (tool or participant name)
-     "parts": [{"type": "image", "url": ...}, {"type": "thinking", "text": ...}]}  # optional
+     "parts": [{"type": "image", "url": ...}, {"type": "thinking", "text": ...}],  # optional
+     "error": "timeout: Command timed out after 30 seconds"}  # optional, on a failed tool result
 
 `to_messages` accepts the message shapes written by the OpenAI Chat Completions and
 Responses APIs, Anthropic Messages, OpenTelemetry GenAI (new `parts` and legacy),
@@ -83,6 +84,7 @@ def make(
     tool_call_id: str | None = None,
     name: str | None = None,
     parts: list[dict[str, Any]] | None = None,
+    error: str | None = None,
 ) -> Message:
     """Build a canonical message, leaving optional keys out when empty."""
     msg: Message = {"role": role, "content": content}
@@ -94,6 +96,8 @@ def make(
         msg["name"] = name
     if parts:
         msg["parts"] = parts
+    if error:
+        msg["error"] = error
     return msg
 
 
@@ -254,6 +258,8 @@ class _Parts:
                     text,
                     tool_call_id=call_id,
                     name=part.get("toolName") or part.get("name"),
+                    # Anthropic marks a failed tool run with is_error
+                    error=(text or "error") if part.get("is_error") is True else None,
                 )
             )
         else:
@@ -424,7 +430,10 @@ def to_openai(messages: list[Message]) -> list[dict[str, Any]]:
     """Canonical messages as an OpenAI Chat Completions `messages` list."""
     out: list[dict[str, Any]] = []
     for m in messages:
-        item: dict[str, Any] = {"role": m["role"], "content": m.get("content", "")}
+        content = m.get("content", "")
+        if not content and m.get("error"):  # a failed tool result says why
+            content = m["error"]
+        item: dict[str, Any] = {"role": m["role"], "content": content}
         if m.get("tool_calls"):
             item["tool_calls"] = [
                 {
@@ -456,13 +465,14 @@ def to_anthropic(messages: list[Message]) -> tuple[str | None, list[dict[str, An
         blocks: list[dict[str, Any]] = []
         if role == "tool":
             role = "user"
-            blocks.append(
-                {
-                    "type": "tool_result",
-                    "tool_use_id": m.get("tool_call_id") or "",
-                    "content": m.get("content", ""),
-                }
-            )
+            block = {
+                "type": "tool_result",
+                "tool_use_id": m.get("tool_call_id") or "",
+                "content": m.get("content") or m.get("error") or "",
+            }
+            if m.get("error"):
+                block["is_error"] = True
+            blocks.append(block)
         else:
             if m.get("content"):
                 blocks.append({"type": "text", "text": m["content"]})

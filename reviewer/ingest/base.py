@@ -22,9 +22,11 @@ class ParseContext:
     path: str
     line: int
     raw: str
-    #: custom_id -> request body of OpenAI Batch input lines seen so far
+    #: key -> what an earlier line remembered for joining: the request body of an OpenAI or
+    #: Anthropic Batch input line (by custom_id), an OpenAI Evals spec or sampling events
+    #: (keys `openai-evals:...`); a line remembering something is counted as skipped
     batch_requests: Callable[[str], dict[str, Any] | None] = lambda _cid: None
-    #: store an OpenAI Batch input line for later joining
+    #: remember something for later lines to join (stored, so kept across files and runs)
     remember_batch_request: Callable[[str, dict[str, Any]], None] = lambda _cid, _body: None
     #: options given on the command line (e.g. a mapping)
     options: dict[str, Any] = field(default_factory=dict)

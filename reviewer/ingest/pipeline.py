@@ -295,8 +295,16 @@ class Importer:
         # OpenAI Batch input {custom_id, method, url, body}; Anthropic batch requests {custom_id, params}
         return ("body" in obj and "method" in obj) or isinstance(obj.get("params"), dict)
 
-    def _items(self, kind: str, stream: Any) -> Iterator[tuple[str, Item]]:
-        if kind == "binary":
+    def _items(self, kind: str, stream: Any, source: Source) -> Iterator[tuple[str, Item]]:
+        if kind == "zip":
+            if source.file is None:
+                yield "json", Item(1, b"", error="a zip archive on standard input: give its path")
+                return
+            from reviewer.ingest.formats.inspect_ai import iter_eval_archive
+
+            for item in iter_eval_archive(source.file, MAX_DOCUMENT_BYTES):
+                yield "json", item
+        elif kind == "binary":
             head = stream.peek(256)[:256]
             yield (
                 "json",
@@ -324,6 +332,8 @@ class Importer:
     def _kind_of(source: Source, stream: Any) -> str:
         try:
             head = stream.peek(8192)[:8192]
+            if head[:4] == b"PK\x03\x04":
+                return "zip"  # an Inspect .eval log
             # Binary when a NUL byte is there and no line looks like JSON; else a NUL rejects
             # only its own line.
             if b"\x00" in head and not any(
@@ -354,8 +364,13 @@ class Importer:
         import_id = self.report.import_id
         try:
             kind = self._kind_of(source, stream)
-            items = self._items(kind, stream)
-            if self.workers > 0 and total >= self.parallel_min_bytes and kind == "jsonl":
+            items = self._items(kind, stream, source)
+            if (
+                self.workers > 0
+                and total >= self.parallel_min_bytes
+                and kind == "jsonl"
+                and not _joins_within_file(stream)
+            ):
                 self._import_parallel(path, items, writer, counter, total)
                 return
             for n, (kind, item) in enumerate(items):
@@ -463,6 +478,19 @@ class Importer:
                 text("SELECT body FROM batch_requests WHERE custom_id = :c"), {"c": custom_id}
             ).first()
         return orjson.loads(row[0]) if row and row[0] else None
+
+
+def _joins_within_file(stream: Any) -> bool:
+    """Whether the file's lines join with earlier lines of the same file (an OpenAI Evals run
+    log: a match event with its sampling event), so they are parsed in order in this process."""
+    from reviewer.ingest.formats.openai_evals import is_event, is_spec
+
+    try:
+        first = stream.peek(1 << 16)[: 1 << 16].split(b"\n", 1)[0]
+        obj = orjson.loads(first)
+    except Exception:
+        return False
+    return is_spec(obj) or is_event(obj)
 
 
 def usable_records(records: list[Any]) -> list[Any]:

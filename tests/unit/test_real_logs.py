@@ -14,6 +14,11 @@ EXPECTED = {
     "inspect-dataset/dataset.jsonl": ("inspect-dataset", 10, 0),
     "inspect-dataset/samples-mcq.jsonl": ("inspect-dataset", 1, 0),
     "inspect-eval-log/2025-05-12T20-28-13-04-00_popularity.json": ("inspect", 3, 0),
+    "inspect-eval-zip/orders-tool-errors.eval": ("inspect", 3, 0),
+    "openai-evals/autogpt-test-match.jsonl": ("openai-evals", 3, 5),
+    "openai-evals/run-fuzzy-match.jsonl": ("openai-evals", 3, 8),
+    "openai-evals/test_fuzzy_match.samples.jsonl": ("openai-evals", 3, 0),
+    "promptfoo-results/simple-cli-output.json": ("promptfoo-results", 8, 0),
     "langfuse-trace-download/claude-agent-2025-12-22.trace.json": ("langfuse", 4, 0),
     "langfuse-trace-download/langgraph-python-2025-08-22.trace.json": ("langfuse", 2, 0),
     "langfuse-trace-download/openai-agents-2025-09-30.trace.json": ("langfuse", 2, 0),
@@ -50,7 +55,9 @@ def test_whole_real_logs_folder(engine):
     # every record that is a model call has its model; every one has input or output
     for r in stored:
         assert r["messages"] or r["output"] or r["error"], r["id"]
-        if r["source_format"] not in ("inspect-dataset", "promptfoo-csv"):
+        if r["source_format"] not in ("inspect-dataset", "promptfoo-csv") and not (
+            r["source_format"] == "openai-evals" and "samples" in r["source_path"]
+        ):
             assert r["model"], r["id"]
     # the same spans written in several shapes are one record each (the id is trace:span)
     by_file = {f.path.split("real_logs/", 1)[1]: f for f in report.files}
