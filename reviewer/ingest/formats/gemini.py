@@ -132,13 +132,11 @@ def contents_messages(contents: Any) -> list[Message]:
     out: list[Message] = []
     loose: list[Any] = []  # parts given directly in the list: one user turn
     for item in contents:
-        if is_content(item):
+        if is_content(item) or isinstance(item, list):
             if loose:
                 out.extend(to_messages({"role": "user", "parts": loose}))
                 loose = []
-            out.extend(to_messages(item, "user"))
-        elif isinstance(item, list):
-            out.extend(contents_messages(item))
+            out.extend(to_messages(item, "user") if is_content(item) else contents_messages(item))
         elif item is not None:
             loose.append({"text": item} if isinstance(item, str) else item)
     if loose:
@@ -335,11 +333,11 @@ class GeminiGenerateContent(LogFormat):
         request, response, _rest = _halves(obj)
         if response is not None and is_response(response):
             return True
-        # a request with an error or a batch status in place of the response
+        # a request with an error or a batch status in place of the response; a batch input line
         return (
             is_request(request)
             and (response is None or response == {})
-            and any(k in obj for k in (*_BATCH_KEYS, "error"))
+            and (any(k in obj for k in (*_BATCH_KEYS, "error")) or obj.keys() == {"request"})
         )
 
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:

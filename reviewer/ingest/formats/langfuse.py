@@ -295,7 +295,8 @@ def _is_call_args(value: dict[str, Any]) -> bool:
 def _call_args_messages(value: dict[str, Any], params: dict[str, Any]) -> list[Message]:
     """A wrapped function's positional arguments (the prompt, or the messages) as the input;
     its keyword arguments are the call's parameters unless they hold the messages."""
-    kwargs = value.get("kwargs") if isinstance(value.get("kwargs"), dict) else {}
+    kwargs = value.get("kwargs")
+    kwargs = kwargs if isinstance(kwargs, dict) else {}
     args = [a for a in value["args"] if a is not None]
     msgs = input_messages(args[0] if len(args) == 1 else args, params) if args else []
     if not msgs and kwargs:
