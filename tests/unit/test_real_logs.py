@@ -11,6 +11,7 @@ EXPECTED = {
     "ellmer-batch-anthropic/state-capitals-anthropic.json": ("anthropic-batch", 4, 0),
     "ellmer-batch-groq-chatcompletions/state-capitals-groq.json": ("openai-batch", 4, 0),
     "ellmer-batch-openai-responses/state-capitals.json": ("openai-batch", 4, 0),
+    "google-genai-sdk-offline/generate_content.jsonl": ("gemini", 3, 0),
     "inspect-dataset/dataset.jsonl": ("inspect-dataset", 10, 0),
     "inspect-dataset/samples-mcq.jsonl": ("inspect-dataset", 1, 0),
     "inspect-eval-log/2025-05-12T20-28-13-04-00_popularity.json": ("inspect", 3, 0),
@@ -20,7 +21,9 @@ EXPECTED = {
     "openai-evals/test_fuzzy_match.samples.jsonl": ("openai-evals", 3, 0),
     "promptfoo-results/simple-cli-output.json": ("promptfoo-results", 8, 0),
     "langfuse-trace-download/claude-agent-2025-12-22.trace.json": ("langfuse", 4, 0),
+    "langfuse-trace-download/google-adk-2025-08-28.trace.json": ("langfuse", 2, 0),
     "langfuse-trace-download/langgraph-python-2025-08-22.trace.json": ("langfuse", 2, 0),
+    "langfuse-trace-download/llamaindex-2025-06-05.trace.json": ("langfuse", 1, 0),
     "langfuse-trace-download/openai-agents-2025-09-30.trace.json": ("langfuse", 2, 0),
     "langfuse-trace-download/pydantic-ai-2025-06-06.trace.json": ("langfuse", 1, 0),
     "langfuse-trace-download/pydantic-ai-with-gemini-2025-12-24.trace.json": ("langfuse", 1, 0),
@@ -40,6 +43,7 @@ EXPECTED = {
     # one run twice: OTLP/JSON first (5 inner model calls; outer and tool spans give nothing)
     "vercel-ai-sdk/otlp-export.json": ("otlp", 5, 0),
     "vercel-ai-sdk/readable-spans.jsonl": ("vercel-ai", 0, 5),
+    "vertex-batch-prediction-output/predictions.jsonl": ("gemini", 2, 0),
 }
 
 

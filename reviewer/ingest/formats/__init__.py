@@ -12,6 +12,7 @@ def all_formats() -> list[LogFormat]:
     from reviewer.ingest.formats import (
         anthropic,
         bedrock,
+        gemini,
         helicone,
         inspect_ai,
         langfuse,
@@ -41,6 +42,7 @@ def all_formats() -> list[LogFormat]:
         helicone.HeliconeRow(),
         helicone.HeliconeCsv(),
         bedrock.Bedrock(),
+        gemini.GeminiGenerateContent(),
         openai_batch.OpenAIBatch(),
         anthropic.AnthropicBatch(),
         openai_responses.OpenAIResponses(),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reviewer.ingest.base import LogFormat, ParseContext, as_dict, dumps, usage_tokens
+from reviewer.ingest.formats import gemini
 from reviewer.ingest.formats.langfuse import (
     decode,
     guess_provider,
@@ -118,7 +119,9 @@ class LiteLLMPayload(LogFormat):
         if isinstance(response, dict) and response.get("object") in ("list", "embedding"):
             response = None  # an embedding call: no message to review
         record.output = output_message(response) if _present(response) else None
-        usage = response.get("usage") if isinstance(response, dict) else None
+        usage = None
+        if isinstance(response, dict):  # a Gemini response (pass-through) has usageMetadata
+            usage = response.get("usage") or gemini.get(response, "usage_metadata", "usageMetadata")
         inp, out = to_int(obj.get("prompt_tokens")), to_int(obj.get("completion_tokens"))
         if inp is None and out is None:
             inp, out = usage_tokens(usage)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewer.ingest.base import LogFormat, ParseContext, as_dict, as_json, dumps
-from reviewer.ingest.formats import vercel_ai
+from reviewer.ingest.formats import gemini, vercel_ai
 from reviewer.messages import Message, make, merge_output, to_messages
 from reviewer.records import TIMESTAMP_FORMAT, Record, to_float, to_int
 
@@ -36,6 +36,7 @@ _GOOGLE = frozenset(
         "gcp.gemini",
         "gcp.vertex_ai",
         "gcp.gen_ai",
+        "gcp.vertex.agent",
         "vertex_ai",
         "vertexai",
         "gemini",
@@ -583,6 +584,11 @@ def _from_values(attrs: dict[str, Any]) -> tuple[list[Message], Message | None]:
     """Last resort when no message attributes are set: OpenInference's raw `input.value` / `output.value`."""
     request = as_json(attrs.get("input.value"))
     response = as_json(attrs.get("output.value"))
+    adk_request = as_json(attrs.get("gcp.vertex.agent.llm_request"))  # Google ADK's own spans
+    if gemini.is_request(adk_request) and not gemini.is_request(request):
+        request, response = adk_request, as_json(attrs.get("gcp.vertex.agent.llm_response"))
+    if gemini.is_request(request):  # google-genai content: system instruction, parts, tool calls
+        return gemini.request_messages(request, {}), gemini.output_message(response)
     messages = (
         to_messages(request.get("messages"))
         if isinstance(request, dict) and isinstance(request.get("messages"), list)
