@@ -32,7 +32,7 @@ CONTENT_KEYS = (
 )  # fmt: skip
 ITEM_KEYS = ("id", *CONTENT_KEYS)
 ROLES = ("system", "user", "assistant", "tool")
-MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "parts")
+MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "parts", "error")
 SPLITS = ("train", "test")
 SOURCE_KEYS = ("record_id", "review_id", "generated")
 #: What `source.generated` says of a generated case: the item it was made from, its kind
@@ -183,14 +183,14 @@ def _message(raw: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise ItemError(f"{where}.{key}: a list of objects, not {_kind(value)}")
         out[key] = value
-    for key in ("tool_call_id", "name"):
+    for key in ("tool_call_id", "name", "error"):
         value = raw.get(key)
         if value in (None, ""):
             continue
         if not isinstance(value, str):
             raise ItemError(f"{where}.{key}: a text, not {_kind(value)}")
         out[key] = value
-    # the canonical order: role, content, tool_calls, tool_call_id, name, parts
+    # the canonical order: role, content, tool_calls, tool_call_id, name, parts, error
     return {k: out[k] for k in MESSAGE_KEYS if k in out}
 
 

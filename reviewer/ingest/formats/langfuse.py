@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from reviewer.ingest.base import LogFormat, ParseContext, as_json, dumps, usage_tokens
+from reviewer.ingest.formats import gemini
 from reviewer.ingest.formats.openai_chat import completion_output
 from reviewer.messages import Message, json_text, make, merge_output, to_messages, tool_call
 from reviewer.records import Record, feedback_score, iso_timestamp, parse_timestamp, to_float
@@ -98,6 +99,7 @@ _PROVIDER_ALIASES = {
     "vertex_ai": "google",
     "vertexai": "google",
     "vertex": "google",
+    "gcp": "google",
     "azure_openai": "azure",
     "azure-openai": "azure",
     "aws": "bedrock",
@@ -265,6 +267,10 @@ def input_messages(value: Any, params: dict[str, Any]) -> list[Message]:
     if isinstance(value, dict):
         if is_message(value):
             return message_list([value], params)
+        if gemini.is_request(value):  # google-genai / ADK: contents, config.system_instruction
+            return gemini.request_messages(value, params)
+        if _is_call_args(value):  # LlamaIndex: {"args": ["the question"], "kwargs": {...}}
+            return _call_args_messages(value, params)
         msgs: list[Message] | None = None
         for key in _WRAPPER_KEYS:
             if value.get(key) is not None:
@@ -280,6 +286,25 @@ def input_messages(value: Any, params: dict[str, Any]) -> list[Message]:
                 params.setdefault(key, v)
         return msgs
     return [make("user", value if isinstance(value, str) else json_text(value))]
+
+
+def _is_call_args(value: dict[str, Any]) -> bool:
+    return isinstance(value.get("args"), list) and value.keys() <= {"args", "kwargs"}
+
+
+def _call_args_messages(value: dict[str, Any], params: dict[str, Any]) -> list[Message]:
+    """A wrapped function's positional arguments (the prompt, or the messages) as the input;
+    its keyword arguments are the call's parameters unless they hold the messages."""
+    kwargs = value.get("kwargs")
+    kwargs = kwargs if isinstance(kwargs, dict) else {}
+    args = [a for a in value["args"] if a is not None]
+    msgs = input_messages(args[0] if len(args) == 1 else args, params) if args else []
+    if not msgs and kwargs:
+        return input_messages(kwargs, params)
+    for key, v in kwargs.items():
+        if v is not None:
+            params.setdefault(key, v)
+    return msgs
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -324,11 +349,9 @@ def output_message(value: Any) -> Message | None:
         return merge_output(to_messages(value["output"], "assistant"))
     if isinstance(value.get("choices"), list):
         return completion_output(value)
-    if isinstance(value.get("candidates"), list) and value["candidates"]:
-        cand = value["candidates"][0]
-        content = cand.get("content") if isinstance(cand, dict) else None
-        if isinstance(content, dict):
-            return merge_output(to_messages({**content, "role": "assistant"}, "assistant"))
+    gemini_output = gemini.output_message(value)  # response, ADK LlmResponse or Content
+    if gemini_output is not None:
+        return gemini_output
     if isinstance(value.get("generations"), list):
         gens = value["generations"]
         first = gens[0] if gens else None

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewer.ingest.base import LogFormat, ParseContext, as_dict, as_json, dumps
-from reviewer.messages import Message, make, merge_output, to_messages, tool_call
+from reviewer.ingest.formats import gemini, vercel_ai
+from reviewer.messages import Message, make, merge_output, to_messages
 from reviewer.records import TIMESTAMP_FORMAT, Record, to_float, to_int
 
 #: gen_ai.operation.name values of a model call (others: embeddings, execute_tool, invoke_agent, ...)
@@ -35,6 +36,7 @@ _GOOGLE = frozenset(
         "gcp.gemini",
         "gcp.vertex_ai",
         "gcp.gen_ai",
+        "gcp.vertex.agent",
         "vertex_ai",
         "vertexai",
         "gemini",
@@ -110,6 +112,8 @@ def any_value(value: Any) -> Any:
     """An OTLP AnyValue ({stringValue|intValue|doubleValue|boolValue|arrayValue|kvlistValue|bytesValue}) as Python."""
     if not isinstance(value, dict):
         return value
+    if None in value.values():  # Phoenix's /spans/otlpv1 writes every field, the unset ones null
+        value = {k: v for k, v in value.items() if v is not None}
     for key in ("stringValue", "string_value"):
         if key in value:
             return value[key]
@@ -378,6 +382,8 @@ def _span_events(span: dict[str, Any], attrs: dict[str, Any]) -> list[tuple[str,
 
 def is_model_call(attrs: dict[str, Any]) -> bool:
     """Whether span (or event) attributes describe one call to a model."""
+    if vercel_ai.operation(attrs):  # the AI SDK's outer span repeats its inner calls
+        return vercel_ai.is_model_call(attrs)
     kind = attrs.get("openinference.span.kind")
     if isinstance(kind, str):
         return kind.upper() == "LLM"
@@ -502,7 +508,9 @@ def read_call(
     record.output = output
 
     # model, provider, tokens
-    request_model = _first(attrs, "gen_ai.request.model", "llm.model_name")
+    request_model = _first(attrs, "gen_ai.request.model", "llm.model_name") or as_dict(
+        as_json(attrs.get("llm.invocation_parameters"))
+    ).get("model")  # a failed OpenInference call has no llm.model_name
     response_model = _first(attrs, "gen_ai.response.model")
     record.model = (
         str(request_model or response_model) if (request_model or response_model) else None
@@ -568,27 +576,19 @@ def read_call(
         if key in _CONSUMED_KEYS or key.startswith(_CONSUMED_PREFIXES) or value is None:
             continue
         record.metadata.setdefault(key, value)
+    if vercel_ai.operation(attrs):
+        vercel_ai.read_ai_sdk(record, attrs)
 
 
 def _from_values(attrs: dict[str, Any]) -> tuple[list[Message], Message | None]:
-    """Last resort when no message attributes are set: the Vercel AI SDK's `ai.prompt.messages` /
-    `ai.response.text` / `ai.response.toolCalls`, or OpenInference's raw `input.value` / `output.value`."""
-    prompt = as_json(attrs.get("ai.prompt.messages"))
-    if isinstance(prompt, list):
-        messages = to_messages(prompt)
-        calls = as_json(attrs.get("ai.response.toolCalls"))
-        calls = [
-            tool_call(c.get("toolCallId"), c.get("toolName"), c.get("args", c.get("input")))
-            for c in (calls if isinstance(calls, list) else [])
-            if isinstance(c, dict)
-        ]
-        text = attrs.get("ai.response.text")
-        has_output = isinstance(text, str) or calls
-        return messages, make(
-            "assistant", text if isinstance(text, str) else "", tool_calls=calls or None
-        ) if has_output else None
+    """Last resort when no message attributes are set: OpenInference's raw `input.value` / `output.value`."""
     request = as_json(attrs.get("input.value"))
     response = as_json(attrs.get("output.value"))
+    adk_request = as_json(attrs.get("gcp.vertex.agent.llm_request"))  # Google ADK's own spans
+    if gemini.is_request(adk_request) and not gemini.is_request(request):
+        request, response = adk_request, as_json(attrs.get("gcp.vertex.agent.llm_response"))
+    if gemini.is_request(request):  # google-genai content: system instruction, parts, tool calls
+        return gemini.request_messages(request, {}), gemini.output_message(response)
     messages = (
         to_messages(request.get("messages"))
         if isinstance(request, dict) and isinstance(request.get("messages"), list)
@@ -703,26 +703,55 @@ class OtlpTraces(LogFormat):
             attrs = attributes(span.get("attributes"))
             if not is_model_call(attrs):
                 continue
-            trace_id = hex_id(_get(span, "traceId", "trace_id"))
-            span_id = hex_id(_get(span, "spanId", "span_id"))
             raw = _single("resourceSpans", "scopeSpans", "spans", res, scoped, span)
-            source_id = f"{trace_id}:{span_id}" if trace_id and span_id else None
-            record = ctx.record(self.name, source_id=source_id, raw=raw, trace_id=trace_id)
-            record.metadata.update(_resource_meta(res.get("resource"), scope))
-            events = _span_events(span, attrs)
-            read_call(record, attrs, events)
-            start = exact_int(_get(span, "startTimeUnixNano", "start_time_unix_nano"))
-            end = exact_int(_get(span, "endTimeUnixNano", "end_time_unix_nano"))
-            record.timestamp = nano_timestamp(start)
-            if start and end and end >= start:
-                record.latency_ms = (end - start) / 1e6
-            record.error = _status_error(span.get("status"), attrs, events)
-            record.metadata["span_id"] = span_id
-            record.metadata["span_name"] = span.get("name")
-            parent = hex_id(_get(span, "parentSpanId", "parent_span_id"))
-            if parent:
-                record.metadata["parent_span_id"] = parent
-            yield record
+            meta = _resource_meta(res.get("resource"), scope)
+            yield span_record(
+                self.name,
+                ctx,
+                raw,
+                attrs,
+                _span_events(span, attrs),
+                trace_id=hex_id(_get(span, "traceId", "trace_id")),
+                span_id=hex_id(_get(span, "spanId", "span_id")),
+                parent_id=hex_id(_get(span, "parentSpanId", "parent_span_id")),
+                name=span.get("name"),
+                start_ns=exact_int(_get(span, "startTimeUnixNano", "start_time_unix_nano")),
+                end_ns=exact_int(_get(span, "endTimeUnixNano", "end_time_unix_nano")),
+                status=span.get("status"),
+                meta=meta,
+            )
+
+
+def span_record(
+    fmt: str,
+    ctx: ParseContext,
+    raw: str | None,
+    attrs: dict[str, Any],
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    trace_id: str | None,
+    span_id: str | None,
+    parent_id: str | None,
+    name: Any,
+    start_ns: int | None,
+    end_ns: int | None,
+    status: Any,
+    meta: dict[str, Any],
+) -> Record:
+    """The record of one model-call span, whatever file it came in (OTLP/JSON or a span dump)."""
+    source_id = f"{trace_id}:{span_id}" if trace_id and span_id else None
+    record = ctx.record(fmt, source_id=source_id, raw=raw, trace_id=trace_id)
+    record.metadata.update(meta)
+    read_call(record, attrs, events)
+    record.timestamp = nano_timestamp(start_ns)
+    if start_ns and end_ns and end_ns >= start_ns:
+        record.latency_ms = (end_ns - start_ns) / 1e6
+    record.error = _status_error(status, attrs, events)
+    record.metadata["span_id"] = span_id
+    record.metadata["span_name"] = name
+    if parent_id:
+        record.metadata["parent_span_id"] = parent_id
+    return record
 
 
 class OtlpLogs(LogFormat):
