@@ -268,3 +268,35 @@ def test_postgres_gives_the_same_trace_figures(pg_engine: Engine, tmp_path: Path
         assert [(m.key, m.total) for m in pg.marked_kinds] == [("tool", 2), ("llm", 1)]
     finally:
         lite.dispose()
+
+
+def test_the_report_has_a_trace_section_only_with_agent_traces(traced: Engine) -> None:
+    import re
+
+    from reviewer.insights.report import TRACE_CHARTS, render_report
+
+    data = insights(traced, bucket="day", trace_queues=["q"]).to_dict()
+    page = render_report(data, title="t", generated_at="now")
+    section = page[page.index('<section id="traces">') :]
+    for ident in TRACE_CHARTS:
+        assert f'id="{ident}"' in section
+    totals = re.search(r'<table id="table-trace-totals">.*?<tbody>(.*?)</tbody>', section)
+    assert totals is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", totals.group(1))
+    assert [re.sub(r"<[^>]+>", "", c) for c in cells] == [
+        "3", "5 / 5.9 / 6", "120 / 264", "412", "$0.0025 / $0.0029", "$0.0050",
+        "2 of 5 40%", "4 of 5", "3",
+    ]  # fmt: skip
+    tools = re.findall(r'<tr><th scope="row">([^<]*)</th><td class="num">(\d+)</td>'
+                       r'<td class="num">(\d+)</td><td class="num">([^<]*)</td>', section)  # fmt: skip
+    assert tools == [("lookup_order", "3", "1", "33%"), ("refund", "1", "1", "100%"),
+                     ("search", "1", "0", "0%")]  # fmt: skip
+    marked = re.findall(r'<tr><td>(kind|tool)</td><th scope="row">([^<]*)</th>'
+                        r'<td class="num">(\d+)</td>', section)  # fmt: skip
+    assert marked == [("kind", "tool", "2"), ("kind", "llm", "1"), ("tool", "lookup_order", "1"),
+                      ("tool", "refund", "1")]  # fmt: skip
+    # three days on the steps chart: p50, p95 and max have a point where a trace started
+    steps = section[section.index('id="chart-trace-steps"') : section.index("</svg>")]
+    assert steps.count('class="point"') == 6  # 2 days with traces x (p50, p95, max)
+    data["traces"] = None
+    assert 'id="traces"' not in render_report(data, title="t", generated_at="now")
