@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from reviewer.cli import app
-from reviewer.insights.metrics import format_lines, insights
+from reviewer.insights.metrics import format_lines, insights, record_ids_for
 from reviewer.insights.traces import TraceBucket
 from reviewer.records import Record
 from reviewer.review.session import ReviewSession
@@ -135,6 +135,8 @@ def test_every_trace_figure_over_the_whole_range(traced: Engine) -> None:
     # the call figures count the LLM calls: 2 + 1 + 2 + the 2 chat calls, no agent or tool step
     (series,) = result.series
     assert (series.totals.records, series.totals.errors) == (7, 0)
+    # and a period's records are its calls
+    assert record_ids_for(traced, bucket_start="2026-11-20") == ["llm1", "llm2", "l2"]
 
 
 def test_trace_figures_per_day(traced: Engine) -> None:
@@ -244,6 +246,12 @@ def test_cli_stats_reads_the_trace_queues_of_the_workspace(tmp_path: Path) -> No
     assert shown.exit_code == 0, shown.output
     assert "\x1b" not in shown.stdout and "rm\\x1b[31m" in shown.stdout
     assert "  by kind: tool 2, llm 1" in shown.stdout.splitlines()
+    page = tmp_path / "report.html"
+    made = runner.invoke(app, ["--workspace", str(ws), "report", "-o", str(page)])
+    assert made.exit_code == 0, made.output
+    html = page.read_text()
+    assert '<section id="traces">' in html
+    assert '<td class="num">4 of 5</td>' in html  # the trace queue's reviews, read from q.yaml
 
 
 def test_postgres_gives_the_same_trace_figures(pg_engine: Engine, tmp_path: Path) -> None:
