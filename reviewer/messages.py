@@ -553,8 +553,10 @@ def _tool(raw: Any) -> list[dict[str, Any]]:
     if isinstance(spec, dict):
         fn = _function(spec)
         return [{"type": "function", "function": fn}] if fn else [raw]
-    if isinstance(raw.get("tool"), dict) and "name" not in raw:  # OpenInference {"tool": {...}}
+    if "name" not in raw and isinstance(raw.get("tool"), dict):  # OpenInference {"tool": ...}
         return _tool(raw["tool"])
+    if "name" not in raw and "json_schema" in raw:  # OpenInference's {"json_schema": "<JSON>"}
+        return _tool(raw["json_schema"])
     if kind in (None, "function", "custom", "tool"):
         fn = _function(raw)
         if fn is not None:
