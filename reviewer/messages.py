@@ -526,3 +526,137 @@ def to_anthropic(messages: list[Message]) -> tuple[str | None, list[dict[str, An
         else:
             out.append({"role": role, "content": blocks})
     return ("\n\n".join(system) if system else None), out
+
+
+# -- tool definitions ---------------------------------------------------------------------------
+
+#: Where a function's JSON Schema is, in the shapes tools are logged in (OpenAI, the Responses
+#: API, Anthropic, the Vercel AI SDK, Gemini, Bedrock's `inputSchema.json`, OpenInference).
+_SCHEMA_KEYS = (
+    "parameters", "input_schema", "inputSchema", "parametersJsonSchema", "parameters_json_schema",
+    "json_schema", "schema",
+)  # fmt: skip
+#: Where a log keeps the tool definitions of a call, among its params.
+TOOL_PARAM_KEYS = ("tools", "functions", "toolConfig", "tool_config")
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _function(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A flat function definition ({name, description, <schema>, strict}) as OpenAI's
+    `function` object; None without a name."""
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    fn: dict[str, Any] = {"name": name}
+    if isinstance(spec.get("description"), str) and spec["description"]:
+        fn["description"] = spec["description"]
+    for key in _SCHEMA_KEYS:
+        schema = _decoded(spec.get(key))
+        if (
+            isinstance(schema, dict)
+            and key == "inputSchema"
+            and isinstance(schema.get("json"), dict)
+        ):
+            schema = schema["json"]  # Bedrock's {"json": {...}}
+        if isinstance(schema, dict):
+            fn["parameters"] = schema
+            break
+    if isinstance(spec.get("strict"), bool):
+        fn["strict"] = spec["strict"]
+    return fn
+
+
+def _tool(raw: Any) -> list[dict[str, Any]]:
+    """One logged tool definition in the OpenAI shape (a Gemini `functionDeclarations` entry
+    is several); a built-in tool of a provider (web search, code execution) stays as logged."""
+    raw = _decoded(raw)
+    if isinstance(raw, str):
+        return [{"type": "function", "function": {"name": raw}}] if raw.strip() else []
+    if not isinstance(raw, dict) or not raw:
+        return []
+    kind = raw.get("type")
+    if kind == "function" and isinstance(raw.get("function"), dict):
+        fn = _function(raw["function"])
+        return [{"type": "function", "function": fn}] if fn else [raw]
+    declarations = raw.get("functionDeclarations", raw.get("function_declarations"))
+    if isinstance(declarations, list):
+        fns = [_function(d) for d in declarations if isinstance(d, dict)]
+        rest = {
+            k: v
+            for k, v in raw.items()
+            if k not in ("functionDeclarations", "function_declarations")
+        }
+        out = [{"type": "function", "function": fn} for fn in fns if fn]
+        return out + ([rest] if rest else [])  # Gemini's googleSearch beside them, say
+    spec = raw.get("toolSpec", raw.get("tool_spec"))  # Bedrock Converse
+    if isinstance(spec, dict):
+        fn = _function(spec)
+        return [{"type": "function", "function": fn}] if fn else [raw]
+    if "name" not in raw and isinstance(raw.get("tool"), dict):  # OpenInference {"tool": ...}
+        return _tool(raw["tool"])
+    if "name" not in raw and "json_schema" in raw:  # OpenInference's {"json_schema": "<JSON>"}
+        return _tool(raw["json_schema"])
+    if kind in (None, "function", "custom", "tool"):
+        fn = _function(raw)
+        if fn is not None:
+            return [{"type": "function", "function": fn}]
+    return [raw]
+
+
+def _keyed_by_name(value: dict[str, Any]) -> bool:
+    """Whether `value` is definitions keyed by their names: `{"get_weather": {"description",
+    "parameters"}}` (the Vercel AI SDK's `tools` object)."""
+    return bool(value) and all(
+        isinstance(v, dict)
+        and "name" not in v
+        and any(k in v for k in ("description", *_SCHEMA_KEYS))
+        for v in value.values()
+    )
+
+
+def to_openai_tools(value: Any) -> list[dict[str, Any]]:
+    """Tool definitions as logged by any source, as OpenAI Chat Completions `tools`:
+    `{"type": "function", "function": {"name", "description", "parameters", "strict"}}`.
+
+    Takes OpenAI's shape (kept), the Responses API's and the Vercel AI SDK's flat
+    `{"type": "function", "name", "parameters" | "inputSchema"}`, Anthropic's `{name,
+    description, input_schema}`, OpenAI's legacy `functions` and LangChain's `{name,
+    description, parameters}`, Gemini's `{"functionDeclarations": [...]}`, Bedrock's
+    `{"toolSpec": {name, inputSchema: {json}}}`, OpenInference's `{"tool": {...}}`, any of
+    them as JSON text, and a bare tool name. A provider's built-in tool (Anthropic's web
+    search, Gemini's code execution) is kept as it was logged; what is not a tool is left out.
+    """
+    value = _decoded(value)
+    if isinstance(value, dict):
+        if isinstance(value.get("tools"), list):  # {"tools": [...], "toolChoice": ...}
+            value = value["tools"]
+        elif _keyed_by_name(value):
+            value = [{"name": k, **v} for k, v in value.items()]
+        else:
+            value = [value]
+    if not isinstance(value, list):
+        return []
+    return [tool for item in value for tool in _tool(item)]
+
+
+def record_tools(params: Any) -> list[dict[str, Any]]:
+    """The tool definitions a logged call offered the model (from its params: `tools`, the
+    legacy `functions`, Bedrock's `toolConfig`), in the OpenAI shape (see `to_openai_tools`)."""
+    if not isinstance(params, dict):
+        return []
+    found: list[dict[str, Any]] = []
+    for key in TOOL_PARAM_KEYS:
+        value = params.get(key)
+        if key in ("toolConfig", "tool_config"):
+            value = value.get("tools") if isinstance(value, dict) else None
+        if value:
+            found.extend(to_openai_tools(value))
+    return found

@@ -34,7 +34,7 @@ from reviewer.datasets.items import (
     row_values,
 )
 from reviewer.datasets.promote import (
-    case_from_review,
+    case_of,
     ensure_dataset,
     generated_origin,
     review_source,
@@ -425,10 +425,10 @@ def bulk_promote(
             record = load_record(conn, event.record_id)
             if generated_origin(record) is not None and state.verdict != "pass":
                 continue  # a dropped generated case never enters a dataset
-            content = case_from_review(record, state)
+            content, trace = case_of(conn, record, state, queue.unit)
             content["record_id"] = event.record_id
             content["source"] = review_source(
-                conn, int(event.queue_item_id), record, event.reviewer, int(event.id)
+                conn, int(event.queue_item_id), record, event.reviewer, int(event.id), trace
             )
             existing = conn.execute(
                 select(
