@@ -573,8 +573,10 @@ def read_who(record: Record, attrs: dict[str, Any]) -> None:
     """The session and user a span or event names."""
     session = _first(attrs, *_SESSION_KEYS)
     user = _first(attrs, *_USER_KEYS)
-    record.session_id = str(session) if session is not None else None
-    record.user_id = str(user) if user is not None else None
+    if session is not None:
+        record.session_id = str(session)
+    if user is not None:
+        record.user_id = str(user)
 
 
 def _rest_to_metadata(record: Record, attrs: dict[str, Any], used: Callable[[str], bool]) -> None:
