@@ -84,11 +84,13 @@ def has_content(record: Record) -> bool:
 
 
 def worth_keeping(record: Record) -> bool:
-    """Whether a record says anything about a call: content, an error, or at least its model,
-    token counts, time, latency or cost (a log written with prompt storage off). A record
-    without content counts in insights and is left out of review queues by default."""
+    """Whether a record says anything: every step that is not an LLM call (a tool, an agent...)
+    does; a call does with content, an error, or at least its model, token counts, time,
+    latency or cost (a log written with prompt storage off). A call without content counts in
+    insights and is left out of review queues by default."""
     return (
-        has_content(record)
+        record.kind != "llm"
+        or has_content(record)
         or bool(record.error)
         or bool(record.model)
         or record.input_tokens is not None

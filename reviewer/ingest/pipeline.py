@@ -54,6 +54,7 @@ ProgressFn = Callable[[str, int, int], None]
 _RAW = RECORD_COLUMNS.index("raw")
 _MESSAGES = RECORD_COLUMNS.index("messages")
 _OUTPUT = RECORD_COLUMNS.index("output")
+_KIND = RECORD_COLUMNS.index("kind")
 
 
 @dataclass
@@ -68,7 +69,7 @@ class FileReport:
     duplicates: int = 0
     rejected: int = 0
     skipped: int = 0
-    #: records without content (no messages, no output), counted in `records` too
+    #: LLM calls without content (no messages, no output), counted in `records` too
     without_content: int = 0
     #: batch request lines kept to be joined with their results, counted in `skipped` too
     batch_requests: int = 0
@@ -404,7 +405,11 @@ class Importer:
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             for row in outcome.rows:
-                if row[_OUTPUT] is None and row[_MESSAGES] in (None, NO_MESSAGES):
+                if (
+                    row[_OUTPUT] is None
+                    and row[_MESSAGES] in (None, NO_MESSAGES)
+                    and row[_KIND] in (None, "llm")  # a tool or agent step has no messages
+                ):
                     rep.without_content += 1
                 if row[_RAW] is None:  # from a parsing worker: the raw text is the line
                     row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
@@ -497,8 +502,9 @@ def _joins_within_file(stream: Any) -> bool:
 
 
 def usable_records(records: list[Any]) -> list[Any]:
-    """The records worth keeping: those with input messages, an output or an error, and those
-    without content that still name the model or give tokens, time, latency or cost."""
+    """The records worth keeping: every step that is not an LLM call, the LLM calls with input
+    messages, an output or an error, and those without content that still name the model or
+    give tokens, time, latency or cost."""
     return [r for r in records if worth_keeping(r)]
 
 

@@ -23,7 +23,8 @@ NOT_FOUND = "The model `no-such-model` does not exist"
 
 
 def by_span(engine) -> dict[str, dict]:
-    return {r["id"].split(":")[1]: r for r in records(engine)}
+    """The LLM records by span id (the other spans are steps: see test_struct_otlp.py)."""
+    return {r["id"].split(":")[1]: r for r in records(engine, "kind = 'llm'")}
 
 
 def write_jsonl(path: Path, objs: list) -> Path:
@@ -33,12 +34,13 @@ def write_jsonl(path: Path, objs: list) -> Path:
 
 # -- OpenInference: the same 7 spans in four real shapes ------------------------------------------
 
-# file: (format, lines, skipped, latency of the first call in ms)
+# file: (format, lines, skipped, latency of the first call in ms); the AGENT and TOOL spans are
+# steps, so nothing is skipped
 PHOENIX_FILES = {
-    "otel-python-to_json.jsonl": (7, 2, 105.088),
+    "otel-python-to_json.jsonl": (7, 0, 105.088),
     "phoenix-rest-spans.json": (1, 0, 105.088),
     "phoenix-rest-spans-otlpv1.json": (1, 0, 105.088),
-    "spans-dataframe.jsonl": (7, 2, 105.0),  # pandas writes epoch milliseconds
+    "spans-dataframe.jsonl": (7, 0, 105.0),  # pandas writes epoch milliseconds
 }
 WEATHER_TOOL = {
     "type": "function",
@@ -63,7 +65,7 @@ def test_real_openinference_exports(engine, name):
     assert (file.format, file.lines, file.imported, file.skipped) == (
         "openinference",
         lines,
-        5,
+        7,
         skipped,
     )
     got = by_span(engine)
@@ -188,8 +190,14 @@ def test_phoenix_nested_attributes_and_hostile_shapes(engine, tmp_path):
     path = write_jsonl(tmp_path / "phoenix.jsonl", [nested, chain, odd])
     report = run_import(engine, path)
     (file,) = report.files
-    assert (file.format, file.imported, file.skipped, file.rejected) == ("openinference", 1, 1, 1)
-    (r,) = records(engine)
+    assert (file.format, file.imported, file.skipped, file.rejected) == ("openinference", 2, 0, 1)
+    (r,) = records(engine, "kind = 'llm'")
+    (step,) = records(engine, "kind != 'llm'")
+    assert (step["id"], step["kind"], step["parent_id"]) == (
+        "ab" * 16 + ":" + "ef" * 8,
+        "chain",
+        None,
+    )
     assert r["id"] == "ab" * 16 + ":" + "cd" * 8
     assert r["messages"] == [{"role": "user", "content": "hi"}]
     assert r["output"]["tool_calls"] == [{"id": "t1", "name": "lookup", "arguments": '{"q": 1}'}]
@@ -215,15 +223,15 @@ VERCEL_SPANS = {
 
 @pytest.mark.parametrize(
     ("name", "fmt", "lines", "skipped"),
-    [("readable-spans.jsonl", "vercel-ai", 10, 5), ("otlp-export.json", "otlp", 1, 0)],
+    [("readable-spans.jsonl", "vercel-ai", 10, 0), ("otlp-export.json", "otlp", 1, 0)],
 )
 def test_real_vercel_ai_spans(engine, name, fmt, lines, skipped):
     report = run_import(engine, VERCEL / name)
     assert rejects(engine) == []
     (file,) = report.files
-    assert (file.format, file.lines, file.imported, file.skipped) == (fmt, lines, 5, skipped)
+    assert (file.format, file.lines, file.imported, file.skipped) == (fmt, lines, 10, skipped)
     got = by_span(engine)
-    assert set(got) == VERCEL_SPANS  # the outer ai.generateText / ai.streamText spans give nothing
+    assert set(got) == VERCEL_SPANS  # the outer ai.generateText / ai.streamText spans are steps
     for r in got.values():
         assert (r["source_format"], r["provider"]) == (fmt, "openai")
         assert r["metadata"]["ai.model.provider"] == "openai.chat"
@@ -336,8 +344,16 @@ def test_older_ai_sdk_attributes_and_console_exporter_shape(engine, tmp_path):
     path = write_jsonl(tmp_path / "console.jsonl", [inner, tool, outer])
     report = run_import(engine, path)
     (file,) = report.files
-    assert (file.format, file.imported, file.skipped, file.rejected) == ("vercel-ai", 1, 2, 0)
-    (r,) = records(engine)
+    assert (file.format, file.imported, file.skipped, file.rejected) == ("vercel-ai", 3, 0, 0)
+    (r,) = records(engine, "kind = 'llm'")
+    steps = [
+        (x["id"][-16:], x["kind"], x["name"], x["parent_id"])
+        for x in records(engine, "kind != 'llm'")
+    ]
+    assert steps == [
+        ("44" * 8, "tool", "w", "11" * 16 + ":" + "22" * 8),
+        ("22" * 8, "agent", "ai.generateText", None),
+    ]
     assert r["id"] == "11" * 16 + ":" + "33" * 8
     assert (r["provider"], r["model"]) == ("anthropic", "claude-3-5-sonnet-20240620")
     assert (r["input_tokens"], r["output_tokens"]) == (12, 7)

@@ -1,6 +1,7 @@
 """Spans written one by one rather than inside an OTLP export request: Arize Phoenix exports and
-OpenTelemetry span dumps. One record per model-call span, read like an OTLP span (see otlp.py);
-other spans (chains, agents, tools, retrievers, the AI SDK's outer `ai.generateText`) are skipped.
+OpenTelemetry span dumps. One record per span, read like an OTLP span (see otlp.py): model calls
+are LLM records, the other spans (chains, agents, tools, retrievers, the AI SDK's outer
+`ai.generateText` and `ai.toolCall`) steps of their trace.
 
 Shapes read (JSON, JSONL, or a JSON array of them):
 
@@ -232,8 +233,6 @@ class _SpanDump(LogFormat):
         single = len(spans) == 1 and spans[0] is obj
         for item in spans:
             span = read_span(item)
-            if not otlp.is_model_call(span.attrs):
-                continue
             yield otlp.span_record(
                 self.name,
                 ctx,

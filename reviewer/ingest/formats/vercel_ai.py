@@ -3,8 +3,11 @@
 
 Every call of the SDK writes an outer span (`ai.generateText`: the whole run, all steps) and one
 inner span per request to the provider (`ai.generateText.doGenerate`, `ai.streamText.doStream`).
-Only the inner spans are model calls; the outer one repeats their content and would double every
-record. The attributes are read wherever the spans come from (OTLP/JSON or plain span dumps):
+Only the inner spans are model calls (LLM records); the outer one is the run's `agent` step (its
+prompt and answer as inputs/outputs, its token totals only in metadata: the inner calls count
+them), `ai.toolCall` a `tool` step (`ai.toolCall.name/id/args/result`), `ai.embed(Many).doEmbed`
+an `embedding` step. The attributes are read wherever the spans come from (OTLP/JSON or plain
+span dumps):
 
     ai.operationId                 which span this is
     ai.prompt.messages             JSON text of the request's messages (inner span)
@@ -90,6 +93,69 @@ def is_model_call(attrs: dict[str, Any]) -> bool:
     return operation(attrs) in MODEL_CALLS
 
 
+#: the operations that are the SDK's run of one call (all its steps): agent steps
+RUNS = frozenset({"ai.generateText", "ai.streamText", "ai.generateObject", "ai.streamObject"})
+#: the requests to an embedding model
+EMBEDDINGS = frozenset({"ai.embed.doEmbed", "ai.embedMany.doEmbed"})
+
+
+def step_kind(op: str) -> str:
+    """The kind of step of an AI SDK span that is not a model call."""
+    if op == "ai.toolCall":
+        return "tool"
+    if op in RUNS:
+        return "agent"
+    if op in EMBEDDINGS:
+        return "embedding"
+    return "chain"
+
+
+def read_step(record: Record, attrs: dict[str, Any]) -> set[str]:
+    """Fill a step record (not a model call) from an AI SDK span; returns the attributes used."""
+    op = operation(attrs) or ""
+    used = {"ai.operationId", "operation.name", "resource.name"}
+    function_id = attrs.get("ai.telemetry.functionId")
+    if op == "ai.toolCall":
+        record.name = _text(attrs.get("ai.toolCall.name")) or op
+        record.inputs = decode(attrs.get("ai.toolCall.args", attrs.get("ai.toolCall.input")))
+        record.outputs = decode(attrs.get("ai.toolCall.result", attrs.get("ai.toolCall.output")))
+        if attrs.get("ai.toolCall.id") is not None:
+            record.metadata["tool_call_id"] = attrs["ai.toolCall.id"]
+        used |= {"ai.toolCall.name", "ai.toolCall.id", "ai.toolCall.args", "ai.toolCall.input"}
+        used |= {"ai.toolCall.result", "ai.toolCall.output"}
+    else:
+        record.name = _text(function_id) or op
+        record.inputs = decode(
+            attrs.get("ai.prompt", attrs.get("ai.value", attrs.get("ai.values")))
+        )
+        output = attrs.get("ai.response.text")
+        if output is None:
+            output = decode(attrs.get("ai.response.object"))
+        record.outputs = output
+        used |= {"ai.prompt", "ai.value", "ai.values", "ai.response.text", "ai.response.object"}
+        used |= {"ai.embedding", "ai.embeddings"}  # the vectors: kept in the raw span only
+    model = attrs.get("ai.model.id")
+    if isinstance(model, str) and model:
+        record.model = model
+        provider = norm_provider(attrs.get("ai.model.provider"))
+        record.provider = provider or record.provider
+    if (
+        op in EMBEDDINGS
+    ):  # the embedding request's own tokens (run and tool totals stay in metadata)
+        record.input_tokens = to_int(attrs.get("ai.usage.tokens"))
+        used.add("ai.usage.tokens")
+    if function_id:
+        record.metadata["function_id"] = function_id
+        used.add("ai.telemetry.functionId")
+    record.metadata["operation"] = op
+    _telemetry_metadata(record, attrs, used)
+    return used
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _messages(attrs: dict[str, Any]) -> list[Message]:
     prompt = as_json(attrs.get("ai.prompt.messages"))
     if isinstance(prompt, list):
@@ -173,11 +239,18 @@ def read_ai_sdk(record: Record, attrs: dict[str, Any]) -> None:
     if function_id:
         record.metadata["function_id"] = function_id
     record.metadata["operation"] = operation(attrs)
-    # what the application attached: telemetry metadata, user and session by the usual names
+    _telemetry_metadata(record, attrs, set())
+    for key in _CONSUMED:
+        record.metadata.pop(key, None)
+
+
+def _telemetry_metadata(record: Record, attrs: dict[str, Any], used: set[str]) -> None:
+    """What the application attached: telemetry metadata, user and session by the usual names."""
     for key, value in attrs.items():
         if key.startswith("ai.telemetry.metadata.") and value is not None:
             name = key[len("ai.telemetry.metadata.") :]
             record.metadata.pop(key, None)
+            used.add(key)
             record.metadata[name] = value
             if name in ("userId", "user_id", "user") and record.user_id is None:
                 record.user_id = str(value)
@@ -185,5 +258,3 @@ def read_ai_sdk(record: Record, attrs: dict[str, Any]) -> None:
                 name in ("sessionId", "session_id", "conversationId") and record.session_id is None
             ):
                 record.session_id = str(value)
-    for key in _CONSUMED:
-        record.metadata.pop(key, None)
