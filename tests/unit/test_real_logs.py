@@ -19,6 +19,8 @@ EXPECTED = {
     "openai-evals/autogpt-test-match.jsonl": ("openai-evals", 3, 5),
     "openai-evals/run-fuzzy-match.jsonl": ("openai-evals", 3, 8),
     "openai-evals/test_fuzzy_match.samples.jsonl": ("openai-evals", 3, 0),
+    "promptfoo-cli-offline/results.json": ("promptfoo-results", 6, 0),
+    "promptfoo-cli-offline/results.jsonl": ("promptfoo-results", 6, 0),
     "promptfoo-results/simple-cli-output.json": ("promptfoo-results", 8, 0),
     "langfuse-trace-download/claude-agent-2025-12-22.trace.json": ("langfuse", 4, 0),
     "langfuse-trace-download/google-adk-2025-08-28.trace.json": ("langfuse", 2, 0),
