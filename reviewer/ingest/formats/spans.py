@@ -17,8 +17,9 @@ Shapes read (JSON, JSONL, or a JSON array of them):
   epoch milliseconds);
 - OpenTelemetry Python `ReadableSpan.to_json()`: `context: {trace_id: "0x..."}`, `kind`,
   `status: {status_code, description}`, `resource: {attributes}`;
-- OpenTelemetry JS spans: `ReadableSpan` fields as JSON (`traceId`, `spanId`, `parentSpanId` or
-  `parentSpanContext`, `startTime`/`endTime` as [seconds, nanoseconds]) and ConsoleSpanExporter
+- OpenTelemetry JS spans: `ReadableSpan` fields as JSON (`traceId`, `spanId` or only
+  `spanContext: {traceId, spanId}`, `parentSpanId` or `parentSpanContext`, `startTime`/`endTime`
+  as [seconds, nanoseconds]) and ConsoleSpanExporter
   objects (`id`, `timestamp` and `duration` in microseconds).
 
 A span carrying the Vercel AI SDK's `ai.operationId` is of format `vercel-ai`; every other span
@@ -71,8 +72,11 @@ def is_span(obj: Any) -> bool:
     context = obj.get("context")
     if isinstance(context, dict):  # Phoenix, OpenTelemetry Python
         return "span_id" in context
+    span_context = obj.get("spanContext")
+    if isinstance(span_context, dict):  # OpenTelemetry JS: ids only inside spanContext()
+        return "spanId" in span_context or "traceId" in obj
     if "traceId" in obj:  # OpenTelemetry JS: ReadableSpan fields, ConsoleSpanExporter
-        return "spanId" in obj or "id" in obj or isinstance(obj.get("spanContext"), dict)
+        return "spanId" in obj or "id" in obj
     return "trace_id" in obj and "span_id" in obj  # Phoenix /spans/otlpv1
 
 
