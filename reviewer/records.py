@@ -86,9 +86,12 @@ def has_content(record: Record) -> bool:
 def worth_keeping(record: Record) -> bool:
     """Whether a record says anything about a call: content, an error, or at least its model,
     token counts, time, latency or cost (a log written with prompt storage off). A record
-    without content counts in insights and is left out of review queues by default."""
+    without content counts in insights and is left out of review queues by default. A step
+    that is not an LLM call (a tool, an agent, a span...) is always kept: it places the
+    trace's other steps."""
     return (
-        has_content(record)
+        record.kind != "llm"
+        or has_content(record)
         or bool(record.error)
         or bool(record.model)
         or record.input_tokens is not None
