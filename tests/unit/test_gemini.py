@@ -168,7 +168,8 @@ def test_langfuse_google_adk_generations(engine):
 
 def test_langfuse_llamaindex_args_are_the_question(engine):
     report = run_import(engine, TRACES / "llamaindex-2025-06-05.trace.json")
-    assert (report.total("records"), report.total("rejected")) == (3, 0)  # the trace, a span, a call
+    # the trace, a span and the call
+    assert (report.total("records"), report.total("rejected")) == (3, 0)
     (r,) = records(engine, "kind = 'llm'")
     assert r["id"] == "7ca8b22f6628d0c7"
     assert r["messages"] == [{"role": "user", "content": "What is Langfuse?"}]

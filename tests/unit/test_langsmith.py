@@ -184,7 +184,10 @@ def test_exported_runs_one_per_line(engine, tmp_path):
     rows = {r["id"]: r for r in records(engine)}
     chain = rows[CHAIN_RUN["id"]]
     assert (chain["kind"], chain["name"], chain["parent_id"]) == ("chain", "Agent", None)
-    assert (chain["inputs"], chain["outputs"]) == ('{"question":"Refund order 7?"}', '{"answer":"Done"}')
+    assert (chain["inputs"], chain["outputs"]) == (
+        '{"question":"Refund order 7?"}',
+        '{"answer":"Done"}',
+    )
     assert chain["messages"] == [] and chain["output"] is None
     r = rows[LC_RUN["id"]]
     assert (r["provider"], r["model"]) == ("anthropic", "claude-3-5-sonnet-20241022")
