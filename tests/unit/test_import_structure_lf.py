@@ -224,6 +224,7 @@ def test_langfuse_observation_without_id_or_odd_shapes_never_crash(engine, tmp_p
         "observations": [
             "not an observation",
             {"type": "SPAN", "name": "no id", "startTime": "2025-01-01T00:00:00Z"},
+            {"id": "s0", "type": ["GENERATION"], "startTime": "2025-01-01T00:00:00Z"},
             {
                 "id": "s1",
                 "type": "MYSTERY",
@@ -236,9 +237,10 @@ def test_langfuse_observation_without_id_or_odd_shapes_never_crash(engine, tmp_p
     path = tmp_path / "odd.trace.json"
     path.write_text(json.dumps(data))
     report = run_import(engine, path)
-    assert (report.total("records"), report.total("rejected")) == (2, 0)
+    assert (report.total("records"), report.total("rejected")) == (3, 0)
     got = by_id(engine)
     root, step = got["langfuse-trace:t-odd"], got["s1"]
+    assert got["s0"]["kind"] == "chain"  # a type that is not a text: an unknown type
     assert (root["kind"], js(root["inputs"]), js(root["outputs"])) == ("chain", "{'a': (1,", 7)
     assert (step["kind"], step["error"], step["timestamp"], js(step["inputs"])) == (
         "chain", "ERROR", None, "[1, 2",
@@ -320,3 +322,23 @@ def test_langsmith_wrapped_call_is_a_one_step_trace(engine):
 def test_langfuse_and_langsmith_tree_files_are_the_real_ones():
     assert sorted(p.name for p in TRACES.glob("*.trace.json")) == sorted(LANGFUSE_TREES)
     assert Path(SUPPORT_AGENT).is_file()
+
+
+def test_langsmith_odd_runs_never_crash(engine, tmp_path):
+    runs = [
+        {"id": "r1", "run_type": ["llm"], "trace_id": "t", "inputs": "not json {", "outputs": 3},
+        {"id": "r2", "run_type": "tool", "parent_run_id": "r1", "trace_id": "t", "error": {"x": 1}},
+    ]
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"post": runs, "patch": None}))
+    report = run_import(engine, path)
+    assert (report.total("records"), report.total("rejected")) == (2, 0)
+    got = by_id(engine)
+    assert (got["r1"]["kind"], js(got["r1"]["inputs"]), js(got["r1"]["outputs"])) == (
+        "chain", "not json {", 3,
+    )  # fmt: skip
+    assert (got["r2"]["kind"], got["r2"]["parent_id"], got["r2"]["error"]) == (
+        "tool",
+        "r1",
+        '{"x":1}',
+    )

@@ -733,7 +733,7 @@ def root_record(
         return None
     own = {k: v for k, v in trace.items() if k != "observations"}
     record = ctx.record(fmt, source_id=rid, raw=dumps(own))
-    types = {o.get("type") for o in observations if isinstance(o, dict)}
+    types = {str(o.get("type")) for o in observations if isinstance(o, dict)}
     record.kind = "agent" if types & {"AGENT", "TOOL"} else "chain"
     record.name = str(info["name"]) if info["name"] else None
     record.trace_id = str(info["id"])

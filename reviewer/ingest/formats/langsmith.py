@@ -173,7 +173,7 @@ def _run(fmt: str, run: dict[str, Any], ctx: ParseContext, raw: str | None) -> R
     run was posted elsewhere: it cannot be placed)."""
     if run.get("id") is None or run.get("id") == "" or not run.get("run_type"):
         return None
-    if run.get("run_type") in LLM_RUN_TYPES:
+    if str(run["run_type"]) in LLM_RUN_TYPES:
         return run_record(fmt, run, ctx, raw)
     return step_record(fmt, run, ctx, raw)
 
