@@ -131,7 +131,7 @@ def test_real_google_genai_sdk_log(engine):
 
 def test_langfuse_google_adk_generations(engine):
     report = run_import(engine, TRACES / "google-adk-2025-08-28.trace.json")
-    assert (report.total("records"), report.total("rejected")) == (2, 0)
+    assert (report.total("records"), report.total("rejected")) == (6, 0)  # 2 calls, 4 steps
     got = by_id(engine)
     call = got["f6e4c65297e40c96"]  # the model asks for the tool
     assert (call["provider"], call["model"]) == ("google", "gemini-2.0-flash")
@@ -168,8 +168,9 @@ def test_langfuse_google_adk_generations(engine):
 
 def test_langfuse_llamaindex_args_are_the_question(engine):
     report = run_import(engine, TRACES / "llamaindex-2025-06-05.trace.json")
-    assert (report.total("records"), report.total("rejected")) == (1, 0)
-    (r,) = records(engine)
+    # the trace, a span and the call
+    assert (report.total("records"), report.total("rejected")) == (3, 0)
+    (r,) = records(engine, "kind = 'llm'")
     assert r["id"] == "7ca8b22f6628d0c7"
     assert r["messages"] == [{"role": "user", "content": "What is Langfuse?"}]
     assert r["output"]["content"].startswith("Langfuse is a tool designed to help developers")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from tests.conftest import REAL_LOGS, records, run_import
 
 EXPECTED = {
-    # file: (format, records, skipped lines)
+    # file: (format, records, skipped lines); a Langfuse download gives its trace's root step,
+    # its LLM calls and its other observations; a LangSmith payload one record per run
     "bedrock-invocation-log/converse-stream-nova-lite.json": ("bedrock", 1, 0),
     "boto3-converse/converse-tool-use.jsonl": ("bedrock", 2, 0),
     "ellmer-batch-anthropic/state-capitals-anthropic.json": ("anthropic-batch", 4, 0),
@@ -22,14 +23,15 @@ EXPECTED = {
     "promptfoo-cli-offline/results.json": ("promptfoo-results", 6, 0),
     "promptfoo-cli-offline/results.jsonl": ("promptfoo-results", 6, 0),
     "promptfoo-results/simple-cli-output.json": ("promptfoo-results", 8, 0),
-    "langfuse-trace-download/claude-agent-2025-12-22.trace.json": ("langfuse", 4, 0),
-    "langfuse-trace-download/google-adk-2025-08-28.trace.json": ("langfuse", 2, 0),
-    "langfuse-trace-download/langgraph-python-2025-08-22.trace.json": ("langfuse", 2, 0),
-    "langfuse-trace-download/llamaindex-2025-06-05.trace.json": ("langfuse", 1, 0),
-    "langfuse-trace-download/openai-agents-2025-09-30.trace.json": ("langfuse", 2, 0),
-    "langfuse-trace-download/pydantic-ai-2025-06-06.trace.json": ("langfuse", 1, 0),
-    "langfuse-trace-download/pydantic-ai-with-gemini-2025-12-24.trace.json": ("langfuse", 1, 0),
-    "langfuse-trace-download/vercel-aisdk-2025-11-17.trace.json": ("langfuse", 2, 0),
+    "langfuse-trace-download/claude-agent-2025-12-22.trace.json": ("langfuse", 8, 0),
+    "langfuse-trace-download/google-adk-2025-08-28.trace.json": ("langfuse", 6, 0),
+    "langfuse-trace-download/langgraph-python-2025-08-22.trace.json": ("langfuse", 10, 0),
+    "langfuse-trace-download/llamaindex-2025-06-05.trace.json": ("langfuse", 3, 0),
+    "langfuse-trace-download/openai-agents-2025-09-30.trace.json": ("langfuse", 6, 0),
+    "langfuse-trace-download/pydantic-ai-2025-06-06.trace.json": ("langfuse", 4, 0),
+    "langfuse-trace-download/pydantic-ai-with-gemini-2025-12-24.trace.json": ("langfuse", 2, 0),
+    "langfuse-trace-download/vercel-aisdk-2025-11-17.trace.json": ("langfuse", 4, 0),
+    "langsmith-run-payloads/langsmith_py_traceable_support_agent.json": ("langsmith", 8, 0),
     "langsmith-run-payloads/langsmith_py_wrap_openai_.json": ("langsmith", 1, 0),
     "langsmith-run-payloads/langsmith_py_wrap_openai_reasoning.json": ("langsmith", 1, 0),
     "litellm-standard-logging-payload/standard_logging_payload.json": ("litellm", 1, 0),
