@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from reviewer.ingest.base import LogFormat, ParseContext, Rejected
 from reviewer.ingest.formats import Detector, all_formats, by_name, format_names
-from reviewer.ingest.outcomes import BatchRequest, Outcome, Parsed, Refused, Skipped
+from reviewer.ingest.outcomes import BatchRequest, Outcome, Parsed, Refused, Skipped, Stored
 from reviewer.ingest.reader import (
     DEFAULT_MAX_LINE_BYTES,
     KEPT_RAW_BYTES,
@@ -42,7 +42,7 @@ from reviewer.redact import (
     scrub_credential_text,
     scrub_credentials,
 )
-from reviewer.store.schema import RECORD_COLUMNS, ImportRun
+from reviewer.store.schema import ImportRun
 from reviewer.store.writer import BulkWriter
 
 #: A whole-document JSON file larger than this must be written as JSON lines.
@@ -51,7 +51,6 @@ MAX_DOCUMENT_BYTES = 1 << 31
 PARALLEL_CHUNK = 500
 
 ProgressFn = Callable[[str, int, int], None]
-_RAW = RECORD_COLUMNS.index("raw")
 
 
 @dataclass
@@ -356,9 +355,12 @@ class Importer:
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             for row in outcome.rows:
-                if row[_RAW] is None:  # from a parsing worker: the raw text is the line
-                    row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
                 writer.add_row(row, rep)
+            return
+        if isinstance(outcome, Stored):  # written by a parsing worker
+            rep.records += outcome.imported + outcome.duplicates
+            rep.imported += outcome.imported
+            rep.duplicates += outcome.duplicates
             return
         rep.skipped += 1  # no LLM call of its own
         if isinstance(outcome, BatchRequest):  # kept for joining with its result
@@ -373,7 +375,7 @@ class Importer:
         counter: Any,
         total: int,
     ) -> None:
-        """JSON lines parsed by worker processes, written here in file order."""
+        """JSON lines parsed and written by worker processes, counted here in file order."""
         from collections import deque
 
         from reviewer.ingest.parallel import ParallelParser
