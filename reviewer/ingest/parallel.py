@@ -155,6 +155,20 @@ def parse_chunk(
     return out
 
 
+def _start_method() -> str:
+    """`fork` while this process has a single thread: the workers start at once with the
+    modules already imported (a forkserver imports them again first, about half a second).
+    With other threads running (a writing thread, an app), forking could copy a lock held by
+    one of them: a forkserver then, or `spawn` where there is none."""
+    import multiprocessing
+    import threading
+
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 class ParallelParser:
     """A pool of parsing processes, with a bounded number of chunks in flight."""
 
@@ -164,9 +178,7 @@ class ParallelParser:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        method = (
-            "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        )
+        method = _start_method()
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["reviewer.ingest.parallel", "reviewer.ingest.pipeline"])
