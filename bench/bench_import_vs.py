@@ -4,8 +4,9 @@
 
 Generates the file once (bench/out/, see make_logs.py), then runs the two imports one after the
 other, ROUNDS times each, alternating, each into a fresh SQLite database in a child process, and
-prints the medians, lines/s, peak RSS (the importing process, and the largest parsing worker) and
-the ratio. With --postgres URL (or REVIEWER_TEST_POSTGRES_URL) it also imports the file into a
+prints the medians, lines/s, CPU seconds (the process and its workers), peak RSS (the importing
+process, and the largest parsing worker) and the ratio. Other load on the machine changes the
+times a lot: the load average is printed, and the CPU seconds vary much less. With --postgres URL (or REVIEWER_TEST_POSTGRES_URL) it also imports the file into a
 fresh schema of that PostgreSQL database, ROUNDS times.
 
 sqlite-utils is only needed here: `pip install sqlite-utils`.
@@ -56,8 +57,12 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
-    """(seconds, peak RSS of the process in MB, largest peak RSS of its descendants, stdout)."""
+Run = tuple[float, float, float, float]
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[Run, str]:
+    """((seconds, CPU seconds of the process and the children it waited for, peak RSS of the
+    process in MB, largest peak RSS of its descendants), stdout)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     workers: dict[int, float] = {}
@@ -78,7 +83,8 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float
     done.set()
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd[:4])} ... failed:\n{err}")
-    return seconds, usage.ru_maxrss / 1024, max(workers.values(), default=0.0), out
+    cpu = usage.ru_utime + usage.ru_stime
+    return (seconds, cpu, usage.ru_maxrss / 1024, max(workers.values(), default=0.0)), out
 
 
 def reviewer_cmd(db_url: str, path: Path) -> list[str]:
@@ -91,20 +97,21 @@ def check_totals(out: str, lines: int) -> None:
         sys.exit(f"unexpected import totals: {totals}")
 
 
-def median_line(name: str, runs: list[tuple[float, float, float]], lines: int) -> float:
+def median_line(name: str, runs: list[Run], lines: int) -> tuple[float, float]:
     secs = statistics.median(r[0] for r in runs)
-    rss = max(r[1] for r in runs)
-    wrk = max(r[2] for r in runs)
+    cpu = statistics.median(r[1] for r in runs)
+    rss = max(r[2] for r in runs)
+    wrk = max(r[3] for r in runs)
     times = ", ".join(f"{r[0]:.2f}" for r in runs)
     extra = f", largest worker {wrk:.0f} MB" if wrk else ""
     print(
-        f"  {name:<30} median {secs:6.2f} s  {lines / secs:8,.0f} lines/s"
+        f"  {name:<34} median {secs:6.2f} s  {lines / secs:7,.0f} lines/s  CPU {cpu:5.2f} s"
         f"  peak RSS {rss:.0f} MB{extra}   ({times})"
     )
-    return secs
+    return secs, cpu
 
 
-def postgres_round(url: str, path: Path, lines: int) -> tuple[float, float, float]:
+def postgres_round(url: str, path: Path, lines: int) -> Run:
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -112,11 +119,9 @@ def postgres_round(url: str, path: Path, lines: int) -> tuple[float, float, floa
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
         sep = "&" if "?" in url else "?"
-        seconds, rss, wrk, out = run(
-            reviewer_cmd(f"{url}{sep}options=-csearch_path%3D{schema}", path)
-        )
+        result, out = run(reviewer_cmd(f"{url}{sep}options=-csearch_path%3D{schema}", path))
         check_totals(out, lines)
-        return seconds, rss, wrk
+        return result
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -142,32 +147,36 @@ def main() -> None:
         f"{n:,} lines ({size / 1e6:.0f} MB), {args.rounds} rounds alternating,"
         f" {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
     )
-    ours: list[tuple[float, float, float]] = []
-    theirs: list[tuple[float, float, float]] = []
+    ours: list[Run] = []
+    theirs: list[Run] = []
     tmp = Path(tempfile.mkdtemp(prefix="reviewer-bench-vs-"))
     try:
         for i in range(args.rounds):
             db = tmp / f"reviewer-{i}.db"
-            seconds, rss, wrk, out = run(reviewer_cmd(f"sqlite:///{db}", path))
+            result, out = run(reviewer_cmd(f"sqlite:///{db}", path))
             check_totals(out, n)
-            ours.append((seconds, rss, wrk))
+            ours.append(result)
             db_size = db.stat().st_size
             shutil.rmtree(tmp)
             tmp.mkdir()
             other = tmp / f"sqlite-utils-{i}.db"
-            seconds, rss, wrk, _ = run(
+            result, _ = run(
                 [sqlite_utils, "insert", str(other), "logs", str(path), "--nl", "--alter"]
             )
-            theirs.append((seconds, rss, wrk))
+            theirs.append(result)
             other_size = other.stat().st_size
             shutil.rmtree(tmp)
             tmp.mkdir()
-        ours_s = median_line("reviewer import", ours, n)
-        theirs_s = median_line("sqlite-utils insert --nl --alter", theirs, n)
+        ours_s, ours_cpu = median_line("reviewer import", ours, n)
+        theirs_s, theirs_cpu = median_line("sqlite-utils insert --nl --alter", theirs, n)
         print(
             f"  database size: reviewer {db_size / 1e6:.0f} MB, sqlite-utils {other_size / 1e6:.0f} MB"
         )
-        print(f"  RATIO: reviewer import is {theirs_s / ours_s:.2f}x as fast as sqlite-utils")
+        print(
+            f"  RATIO: reviewer import is {theirs_s / ours_s:.2f}x as fast as sqlite-utils"
+            f" (CPU: {ours_cpu / theirs_cpu:.2f}x sqlite-utils' CPU time)"
+        )
+        print(f"  load average {os.getloadavg()[0]:.1f} at the end")
         if args.postgres:
             pg = [postgres_round(args.postgres, path, n) for _ in range(args.rounds)]
             median_line("reviewer import, PostgreSQL", pg, n)

@@ -19,8 +19,8 @@ from reviewer.ingest.base import LogFormat, ParseContext
 from reviewer.ingest.outcomes import Outcome, Parsed, Stored
 
 _state: dict[str, Any] = {}
-#: how long a worker waits for its turn before it looks whether the import was abandoned
-TURN_POLL = 1.0
+#: the longest pause between two looks at whether a worker's turn to write has come
+TURN_POLL = 0.002
 
 
 def _exit_with_parent() -> None:
@@ -41,9 +41,7 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def _init(
-    forced: LogFormat | None, db_url: str, redact: bool, turn: Any, abort: Any, cond: Any
-) -> None:
+def _init(forced: LogFormat | None, db_url: str, redact: bool, turn: Any, abort: Any) -> None:
     from reviewer.ingest.formats import Detector, all_formats
 
     _exit_with_parent()
@@ -51,9 +49,8 @@ def _init(
     _state["detector"] = Detector(all_formats())
     _state["db_url"] = db_url
     _state["redact"] = redact
-    _state["turn"] = turn  # the number of the next chunk to commit (guarded by cond)
+    _state["turn"] = turn  # the number of the next chunk to commit (one writer: no lock)
     _state["abort"] = abort
-    _state["cond"] = cond
 
 
 def _engine() -> Any:
@@ -78,19 +75,22 @@ def _writer() -> Any:
 
 
 def _wait_turn(seq: int) -> None:
-    turn, abort, cond = _state["turn"], _state["abort"], _state["cond"]
-    with cond:
-        while turn.value != seq:
-            if abort.value:
-                raise RuntimeError("the import was abandoned")
-            cond.wait(TURN_POLL)
+    """Wait until the chunks before `seq` are committed. The turn is polled: a condition
+    variable across processes makes the one who passes the turn wait until the waiter has
+    woken, which on a busy machine costs far more than a sleep of a millisecond."""
+    import time
+
+    turn, abort = _state["turn"], _state["abort"]
+    pause = 0.0002
+    while turn.value != seq:
+        if abort.value:
+            raise RuntimeError("the import was abandoned")
+        time.sleep(pause)
+        pause = min(pause * 2, TURN_POLL)
 
 
 def _pass_turn(seq: int) -> None:
-    cond = _state["cond"]
-    with cond:
-        _state["turn"].value = seq + 1
-        cond.notify_all()
+    _state["turn"].value = seq + 1
 
 
 def _lookup_batch(custom_id: str) -> dict[str, Any] | None:
@@ -182,7 +182,6 @@ class ParallelParser:
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["reviewer.ingest.parallel", "reviewer.ingest.pipeline"])
-        self.cond = ctx.Condition()
         self.turn = ctx.Value("q", 0, lock=False)
         self.abort = ctx.Value("b", 0, lock=False)
         self.seq = 0
@@ -190,7 +189,7 @@ class ParallelParser:
             max_workers=workers,
             mp_context=ctx,
             initializer=_init,
-            initargs=(forced, db_url, redact, self.turn, self.abort, self.cond),
+            initargs=(forced, db_url, redact, self.turn, self.abort),
         )
 
     def submit(self, path: str, import_id: int | None, lines: list[tuple[int, bytes]]) -> Any:
