@@ -1,7 +1,7 @@
 """What parsing one line of a log gives, passed from the parsing workers to the writer.
 
 `parse_item` returns one of these per line (None for a blank line); the main process counts and
-writes it (`Importer._apply`). They cross process boundaries, so they are plain picklable
+writes it (`Importer._apply`), or counts what a parsing worker wrote (`Stored`). They cross process boundaries, so they are plain picklable
 dataclasses.
 """
 
@@ -18,6 +18,16 @@ class Parsed:
 
     format: str
     rows: list[tuple[Any, ...]]
+
+
+@dataclass(slots=True)
+class Stored:
+    """Records a parsing worker wrote itself: how many were new, how many already there."""
+
+    format: str
+    imported: int
+    duplicates: int
+    without_content: int = 0  # calls logged without their content (see `Parsed`)
 
 
 @dataclass(slots=True)
@@ -44,4 +54,4 @@ class Refused:
     reason: str
 
 
-Outcome = Parsed | Skipped | BatchRequest | Refused
+Outcome = Parsed | Stored | Skipped | BatchRequest | Refused

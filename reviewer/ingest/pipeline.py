@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from reviewer.ingest.base import LogFormat, ParseContext, Rejected
 from reviewer.ingest.formats import Detector, all_formats, by_name, format_names
-from reviewer.ingest.outcomes import BatchRequest, Outcome, Parsed, Refused, Skipped
+from reviewer.ingest.outcomes import BatchRequest, Outcome, Parsed, Refused, Skipped, Stored
 from reviewer.ingest.reader import (
     DEFAULT_MAX_LINE_BYTES,
     KEPT_RAW_BYTES,
@@ -51,10 +51,19 @@ MAX_DOCUMENT_BYTES = 1 << 31
 PARALLEL_CHUNK = 500
 
 ProgressFn = Callable[[str, int, int], None]
-_RAW = RECORD_COLUMNS.index("raw")
 _MESSAGES = RECORD_COLUMNS.index("messages")
 _OUTPUT = RECORD_COLUMNS.index("output")
 _KIND = RECORD_COLUMNS.index("kind")
+
+
+def without_content(rows: list[tuple[Any, ...]]) -> int:
+    """How many of `rows` are calls logged without their content (no messages, no output);
+    steps that are not LLM calls (tools, agents...) carry inputs and outputs instead."""
+    return sum(
+        1
+        for r in rows
+        if r[_OUTPUT] is None and r[_MESSAGES] in (None, NO_MESSAGES) and r[_KIND] in (None, "llm")
+    )
 
 
 @dataclass
@@ -404,16 +413,15 @@ class Importer:
         rep.lines += 1
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
+            rep.without_content += without_content(outcome.rows)
             for row in outcome.rows:
-                if (
-                    row[_OUTPUT] is None
-                    and row[_MESSAGES] in (None, NO_MESSAGES)
-                    and row[_KIND] in (None, "llm")  # a tool or agent step has no messages
-                ):
-                    rep.without_content += 1
-                if row[_RAW] is None:  # from a parsing worker: the raw text is the line
-                    row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
                 writer.add_row(row, rep)
+            return
+        if isinstance(outcome, Stored):  # written by a parsing worker
+            rep.records += outcome.imported + outcome.duplicates
+            rep.imported += outcome.imported
+            rep.duplicates += outcome.duplicates
+            rep.without_content += outcome.without_content
             return
         rep.skipped += 1  # no LLM call of its own
         if isinstance(outcome, BatchRequest):  # kept for joining with its result
@@ -429,7 +437,7 @@ class Importer:
         counter: Any,
         total: int,
     ) -> None:
-        """JSON lines parsed by worker processes, written here in file order."""
+        """JSON lines parsed and written by worker processes, counted here in file order."""
         from collections import deque
 
         from reviewer.ingest.parallel import ParallelParser

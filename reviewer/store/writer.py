@@ -48,8 +48,140 @@ def _no_nul(row: Sequence[Any]) -> tuple[Any, ...]:
     )
 
 
+class RowWriter:
+    """Writes batches of record rows, rejected lines and batch requests on one DB-API connection,
+    one transaction a batch; used by the importing process's writing thread and by the parsing
+    workers, which write what they parse.
+
+    SQLite: one `executemany ... ON CONFLICT DO NOTHING`, whose row count says how many were
+    new. PostgreSQL: the rows are streamed with COPY into a temporary table, then moved with
+    `INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id` (the ids that were new).
+    """
+
+    def __init__(self, conn: Any, sqlite: bool) -> None:
+        self.conn = conn
+        self.sqlite = sqlite
+        ph = "?" if sqlite else "%s"
+        self.ph = ph
+        cols = ", ".join(RECORD_COLUMNS)
+        self.insert_sql = f"INSERT INTO records ({cols}) VALUES ({', '.join([ph] * len(RECORD_COLUMNS))}) ON CONFLICT (id) DO NOTHING"
+        self.reject_sql = (
+            f"INSERT INTO rejected_lines (key, import_id, path, line, format, reason, raw, raw_size, created_at) "
+            f"VALUES ({', '.join([ph] * 9)}) ON CONFLICT (key) DO NOTHING"
+        )
+        self._load_table = False
+        if sqlite:
+            # bulk work: a bigger page cache, and fewer WAL checkpoints (each one rewrites pages)
+            cur = conn.cursor()
+            cur.execute("PRAGMA cache_size=-16384")
+            cur.execute("PRAGMA wal_autocheckpoint=10000")
+            cur.close()
+
+    def write(
+        self,
+        rows: list[tuple[Any, ...]],
+        keys: list[Any],
+        rejects: Sequence[tuple[Any, ...]] = (),
+        batch_requests: Sequence[tuple[str, str, int, str]] = (),
+    ) -> list[bool]:
+        """Write and commit; returns, for each row, whether it was new. `keys` tell rows of
+        different files or formats apart (rows with one key are counted from the row count)."""
+        conn = self.conn
+        cur = conn.cursor()
+        try:
+            if not rows:
+                flags: list[bool] = []
+            elif not self.sqlite:
+                flags = self._copy_rows(cur, [_no_nul(r) for r in rows])
+            elif all(k is keys[0] or k == keys[0] for k in keys):
+                # the usual case, one file and format: the insert's row count says how many were new
+                cur.executemany(self.insert_sql, rows)
+                inserted = cur.rowcount
+                flags = [True] * inserted + [False] * (len(rows) - inserted)
+            else:
+                flags = self._insert_checked(cur, rows)
+            if not self.sqlite:
+                rejects = [_no_nul(r) for r in rejects]
+                batch_requests = [_no_nul(r) for r in batch_requests]
+            if rejects:
+                cur.executemany(self.reject_sql, rejects)
+            if batch_requests:
+                if self.sqlite:
+                    sql = "INSERT OR REPLACE INTO batch_requests (custom_id, path, line, body) VALUES (?, ?, ?, ?)"
+                else:
+                    sql = (
+                        "INSERT INTO batch_requests (custom_id, path, line, body) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (custom_id) DO UPDATE SET path = EXCLUDED.path, line = EXCLUDED.line, body = EXCLUDED.body"
+                    )
+                cur.executemany(sql, batch_requests)
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            cur.close()
+        return flags
+
+    def _copy_rows(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[bool]:
+        """PostgreSQL: COPY into a temporary table, then the new ones into records, in order."""
+        cols = ", ".join(RECORD_COLUMNS)
+        if not self._load_table:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS records_load (LIKE records, load_n integer)"
+                " ON COMMIT DELETE ROWS"
+            )
+            self._load_table = True
+        with cur.copy(f"COPY records_load ({cols}, load_n) FROM STDIN") as copy:
+            for n, row in enumerate(rows):
+                copy.write_row((*row, n))
+        cur.execute(
+            f"INSERT INTO records ({cols}) SELECT {cols} FROM records_load ORDER BY load_n"
+            " ON CONFLICT (id) DO NOTHING RETURNING id"
+        )
+        new = {r[0] for r in cur.fetchall()}
+        flags: list[bool] = []
+        for row in rows:
+            fresh = row[0] in new
+            if fresh:
+                new.discard(row[0])  # a second copy in the same batch is a duplicate
+            flags.append(fresh)
+        return flags
+
+    def _insert_checked(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[bool]:
+        """Insert rows from several files or formats, telling per row whether it was new."""
+        existing: set[str] = set()
+        ids = [row[0] for row in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            cur.execute(
+                f"SELECT id FROM records WHERE id IN ({', '.join([self.ph] * len(chunk))})", chunk
+            )
+            existing.update(r[0] for r in cur.fetchall())
+        fresh: list[tuple[Any, ...]] = []
+        flags: list[bool] = []
+        for row in rows:
+            rid = row[0]
+            if rid in existing:
+                flags.append(False)
+            else:
+                existing.add(rid)  # a second copy in the same batch is a duplicate too
+                fresh.append(row)
+                flags.append(True)
+        if fresh:
+            cur.executemany(self.insert_sql, fresh)
+        return flags
+
+    def close(self) -> None:
+        if self.sqlite:
+            cur = self.conn.cursor()
+            cur.execute("PRAGMA wal_autocheckpoint=1000")
+            cur.execute("PRAGMA cache_size=-2000")
+            cur.close()
+        self.conn.close()
+
+
 class BulkWriter:
-    """Collects records and rejected lines and writes them in batches.
+    """Collects records and rejected lines and writes them in batches, on a writing thread.
 
     `on_written(key, inserted, duplicate)` is called for every record once its batch is
     written, with the key given to `add` (the report uses (path, format)).
@@ -67,14 +199,6 @@ class BulkWriter:
         self.on_written = on_written
         self.batch_size = batch_size
         self.sqlite = engine.dialect.name == "sqlite"
-        ph = "?" if self.sqlite else "%s"
-        cols = ", ".join(RECORD_COLUMNS)
-        self.insert_sql = f"INSERT INTO records ({cols}) VALUES ({', '.join([ph] * len(RECORD_COLUMNS))}) ON CONFLICT (id) DO NOTHING"
-        self.reject_sql = (
-            f"INSERT INTO rejected_lines (key, import_id, path, line, format, reason, raw, raw_size, created_at) "
-            f"VALUES ({', '.join([ph] * 9)}) ON CONFLICT (key) DO NOTHING"
-        )
-        self.ph = ph
         self.rows: list[tuple[Any, ...]] = []
         self.keys: list[Any] = []
         self.rejects: list[tuple[Any, ...]] = []
@@ -84,13 +208,7 @@ class BulkWriter:
         self._done: deque[tuple[list[Any], list[bool]]] = deque()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        self._conn = engine.raw_connection()
-        if self.sqlite:
-            # bulk work: a bigger page cache, and fewer WAL checkpoints (each one rewrites pages)
-            cur = self._conn.cursor()
-            cur.execute("PRAGMA cache_size=-16384")
-            cur.execute("PRAGMA wal_autocheckpoint=10000")
-            cur.close()
+        self._rows = RowWriter(engine.raw_connection(), self.sqlite)
 
     def add(self, record: Record, key: Any) -> None:
         self.add_row(record_row(record, self.import_id), key)
@@ -174,64 +292,7 @@ class BulkWriter:
         rejects: list[tuple[Any, ...]],
         batch_requests: list[tuple[str, str, int, str]],
     ) -> list[bool]:
-        conn = self._conn
-        cur = conn.cursor()
-        try:
-            if rows and all(k is keys[0] for k in keys):
-                # the usual case, one file and format: the insert's row count says how many were new
-                if not self.sqlite:
-                    rows = [_no_nul(r) for r in rows]
-                cur.executemany(self.insert_sql, rows)
-                inserted = cur.rowcount
-                flags = [True] * inserted + [False] * (len(rows) - inserted)
-                rows = []
-            else:
-                flags = self._insert_checked(cur, rows)
-            if not self.sqlite:
-                rejects = [_no_nul(r) for r in rejects]
-                batch_requests = [_no_nul(r) for r in batch_requests]
-            if rejects:
-                cur.executemany(self.reject_sql, rejects)
-            if batch_requests:
-                if self.sqlite:
-                    sql = "INSERT OR REPLACE INTO batch_requests (custom_id, path, line, body) VALUES (?, ?, ?, ?)"
-                else:
-                    sql = (
-                        "INSERT INTO batch_requests (custom_id, path, line, body) VALUES (%s, %s, %s, %s) "
-                        "ON CONFLICT (custom_id) DO UPDATE SET path = EXCLUDED.path, line = EXCLUDED.line, body = EXCLUDED.body"
-                    )
-                cur.executemany(sql, batch_requests)
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            cur.close()
-        return flags
-
-    def _insert_checked(self, cur: Any, rows: list[tuple[Any, ...]]) -> list[bool]:
-        """Insert rows from several files or formats, telling per row whether it was new."""
-        existing: set[str] = set()
-        ids = [row[0] for row in rows]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            cur.execute(
-                f"SELECT id FROM records WHERE id IN ({', '.join([self.ph] * len(chunk))})", chunk
-            )
-            existing.update(r[0] for r in cur.fetchall())
-        fresh: list[tuple[Any, ...]] = []
-        flags: list[bool] = []
-        for row in rows:
-            rid = row[0]
-            if rid in existing:
-                flags.append(False)
-            else:
-                existing.add(rid)  # a second copy in the same batch is a duplicate too
-                fresh.append(row)
-                flags.append(True)
-        if fresh:
-            cur.executemany(self.insert_sql, fresh if self.sqlite else [_no_nul(r) for r in fresh])
-        return flags
+        return self._rows.write(rows, keys, rejects, batch_requests)
 
     def close(self) -> None:
         try:
@@ -240,9 +301,4 @@ class BulkWriter:
             if self._thread is not None:
                 self._jobs.put(None)
                 self._thread.join()
-            if self.sqlite:
-                cur = self._conn.cursor()
-                cur.execute("PRAGMA wal_autocheckpoint=1000")
-                cur.execute("PRAGMA cache_size=-2000")
-                cur.close()
-            self._conn.close()
+            self._rows.close()
