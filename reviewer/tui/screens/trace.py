@@ -257,7 +257,7 @@ class TraceScreen(ReviewScreen):
                 Text.assemble(("◆ ", "bold yellow"), (short(what, 60), "bold yellow")),
             )
         else:
-            grid.add_row("went wrong", Text("— (m marks the selected step)", style="dim"))
+            grid.add_row("went wrong", Text("— (m marks one)", style="dim"))
         notes = len(review.step_notes)
         grid.add_row(
             "step notes",

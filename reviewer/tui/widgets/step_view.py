@@ -115,7 +115,7 @@ def step_head(step: Step, *, marked: bool, note: str | None) -> Text:
     facts = [duration(step.latency_ms)]
     if step.input_tokens is not None or step.output_tokens is not None:
         facts.append(f"{step.input_tokens or 0}→{step.output_tokens or 0} tok")
-    facts += [cost(step.cost_usd), literal(step.model or ""), (step.timestamp or "")[:23]]
+    facts += [cost(step.cost_usd), literal(step.model or ""), (step.timestamp or "")[11:23]]
     text.append("\n" + " · ".join(f for f in facts if f), style="dim")
     if note:
         text.append("\n✎ ", style="bold")

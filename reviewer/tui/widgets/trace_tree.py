@@ -84,7 +84,7 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
         "trace-tree--kind",
     }
     DEFAULT_CSS = """
-    TraceTree { background: $surface; }
+    TraceTree { background: $surface; overflow-x: hidden; }
     TraceTree > .trace-tree--cursor { background: $accent 35%; text-style: bold; }
     TraceTree:blur > .trace-tree--cursor { background: $accent 20%; }
     TraceTree > .trace-tree--error { color: $error; text-style: bold; }
@@ -161,12 +161,13 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
             rows.append(i)
             i = self._ends[i] if i in self.folded else i + 1
         self.rows = rows
-        self.virtual_size = Size(self.size.width, len(rows))
+        self.virtual_size = Size(0, len(rows))
 
     # -- moving -----------------------------------------------------------------------------------
 
-    def select_row(self, row: int) -> None:
-        """Select a visible row (clamped), keep it in view, and say so."""
+    def select_row(self, row: int, *, center: bool = False) -> None:
+        """Select a visible row (clamped), keep it in view (with `center`, in the middle when
+        it was out of view), and say so."""
         if not self.rows:
             return
         row = max(0, min(row, len(self.rows) - 1))
@@ -174,7 +175,7 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
             return
         before = self.cursor
         self.cursor = row
-        self._keep_in_view()
+        self._keep_in_view(center=center)
         self._refresh_rows(before, row)
         self.post_message(self.Selected(self.selected))
 
@@ -195,7 +196,7 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
             self._rebuild()
             self.cursor = bisect_left(self.rows, selected)
             self.refresh()
-        self.select_row(bisect_left(self.rows, index))
+        self.select_row(bisect_left(self.rows, index), center=True)
 
     def find(self, match: Callable[[Step], bool]) -> tuple[int, bool] | None:
         """The index of the next step after the selected one that matches, and whether the
@@ -245,13 +246,18 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- drawing ----------------------------------------------------------------------------------
 
-    def _keep_in_view(self) -> None:
+    def _keep_in_view(self, *, center: bool = False) -> None:
         height = self.scrollable_content_region.height or 1
         top = round(self.scroll_offset.y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+        if top <= self.cursor < top + height:
+            return
+        if center:
+            y = self.cursor - height // 2
+        elif self.cursor < top:
+            y = self.cursor
+        else:
+            y = self.cursor - height + 1
+        self.scroll_to(y=max(0, y), animate=False, immediate=True)
 
     def _refresh_rows(self, *rows: int) -> None:
         top = round(self.scroll_offset.y)
@@ -260,12 +266,12 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
             self.refresh(Region(0, row - top, width, 1))
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        self.virtual_size = Size(0, len(self.rows))
         self._keep_in_view()
 
     def render_line(self, y: int) -> Strip:
         row = round(self.scroll_offset.y) + y
-        width = self.size.width
+        width = self.scrollable_content_region.width
         base = self.rich_style
         if row >= len(self.rows) or width <= 0:
             return Strip.blank(width, base)
@@ -286,9 +292,9 @@ class TraceTree(ScrollView, can_focus=True, inherit_bindings=False):
 
         # the figures on the right, as many as the width holds
         figures = [duration(step.latency_ms).rjust(6)]
-        if width >= 52:
+        if width >= 44:
             figures.append(tokens(step).rjust(7))
-        if width >= 64:
+        if width >= 56:
             figures.append(cost(step.cost_usd).rjust(8))
         right = " " + " ".join(figures) + " "
         marks = [
