@@ -163,12 +163,13 @@ def test_insights_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
 
-def test_trace_screen(snap_compare: Any, tmp_path: Path) -> None:
+def test_trace_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A `unit: trace` queue at 160x48: the tree with the failing tool call selected and marked
     as where it went wrong, its content beside it, the review on the right."""
     from tests.ui.test_trace_screen import HOSTILE, trace_workspace
     from tests.unit.test_traces import AGENT
 
+    monkeypatch.setattr("reviewer.tui.screens.trace.CONTENT_DELAY", 0)
     ws, engine = trace_workspace(tmp_path, [*AGENT, *HOSTILE])
     app = make_app(engine, ws)
 

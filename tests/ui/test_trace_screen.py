@@ -56,6 +56,13 @@ HOSTILE = [
 ]  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def content_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step's content is read as soon as it is selected (not once the selection rests), so
+    what a test sees after a key does not depend on the machine's speed."""
+    monkeypatch.setattr("reviewer.tui.screens.trace.CONTENT_DELAY", 0)
+
+
 def screen_text(app: Any) -> str:
     """What the terminal shows, line by line (the text of the screen's strips)."""
     strips = app.screen._compositor.render_strips()

@@ -28,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 
 #: how many steps' content the screen keeps (going back and forth costs no read)
 CONTENT_CACHE = 64
+#: seconds the selection rests on a step before its content is read and drawn
+CONTENT_DELAY = 0.04
 JUMP_NAMES = {"llm": "LLM call", "tool": "tool call"}
 
 
@@ -175,6 +178,7 @@ class TraceScreen(ReviewScreen):
         self._loaded: dict[str, Trace | None] = {}  # traces read on the session thread
         self._contents: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._by_id: dict[str, Step] = {}
+        self._content_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="review-header")
@@ -278,9 +282,21 @@ class TraceScreen(ReviewScreen):
 
     @on(TraceTree.Selected)
     def _step_selected(self, message: TraceTree.Selected) -> None:
+        """The step's head at once; its content once the selection rests (moving through many
+        steps in a row reads and draws only the one it stops on)."""
         self._show_step_head()
-        step = message.step
-        if step is None or step is not self.query_one(TraceTree).selected:
+        if self._content_timer is not None:
+            self._content_timer.stop()
+            self._content_timer = None
+        if CONTENT_DELAY:
+            self._content_timer = self.set_timer(CONTENT_DELAY, self._show_content)
+        else:
+            self._show_content()
+
+    def _show_content(self) -> None:
+        self._content_timer = None
+        step = self.query_one(TraceTree).selected
+        if step is None:
             return
         view = self.query_one(StepView)
         record = self._contents.get(step.id)

@@ -1,6 +1,6 @@
 """The selected step of a trace: what it was (kind, name, time, tokens, cost, error, the marks of
 the review), then its content. An LLM call shows its messages and output as the review screen
-does (`Conversation`); a tool, retriever, agent or other step its inputs and outputs as formatted
+does (the conversation's rendering); a tool, retriever, agent or other step its inputs and outputs as formatted
 JSON, a retriever's documents listed one by one, and its error. Everything from the log goes
 through `literal`.
 """
@@ -14,12 +14,12 @@ from rich.rule import Rule
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from reviewer.review.traces import Step
 from reviewer.tui.literal import literal, plain, short
 from reviewer.tui.widgets.conversation import (
-    Conversation,
     fold_text,
     json_value,
     render_input,
@@ -123,16 +123,29 @@ def step_head(step: Step, *, marked: bool, note: str | None) -> Text:
     return text
 
 
+class StepHead(Widget):
+    """The step's head, of a fixed height: a new step repaints it without a new layout of the
+    screen (moving through a trace stays cheap)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = Text("")
+
+    def render(self) -> Text:
+        return self.text
+
+    def show(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+
 class StepView(Vertical):
-    """The selected step's head, then its content (a conversation, or the detail)."""
+    """The selected step's head, then its content in one scrolling body (one update a step)."""
 
     DEFAULT_CSS = """
-    StepView > #step-head { height: auto; max-height: 5; padding: 0 1;
-                            border-bottom: solid $primary-background; }
-    StepView > #step-conversation { height: 1fr; }
+    StepView > #step-head { height: 4; padding: 0 1; border-bottom: solid $primary-background; }
     StepView > #step-detail { height: 1fr; padding: 0 1; }
     StepView > #step-detail > Static { width: 1fr; }
-    StepView > .hidden { display: none; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -141,42 +154,35 @@ class StepView(Vertical):
         self._shown: tuple[Step, dict[str, Any]] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="step-head")
-        conversation = Conversation(id="step-conversation", classes="hidden")
-        conversation.can_focus = False  # the tree keeps the focus (its keys are the screen's)
-        yield conversation
+        yield StepHead(id="step-head")
+        # the tree keeps the focus (its keys are the screen's); pgup/pgdn scroll this
         with VerticalScroll(id="step-detail", can_focus=False):
             yield Static("", id="step-body")
 
     def show_head(self, step: Step | None, *, marked: bool, note: str | None) -> None:
-        head = self.query_one("#step-head", Static)
+        head = self.query_one(StepHead)
         if step is None:
-            head.update(Text("(this trace has no step)", style="dim"))
+            head.show(Text("(this trace has no step)", style="dim"))
         else:
-            head.update(step_head(step, marked=marked, note=note))
+            head.show(step_head(step, marked=marked, note=note))
 
     def show_loading(self) -> None:
         self._shown = None
-        self.query_one("#step-conversation").add_class("hidden")
-        self.query_one("#step-detail").remove_class("hidden")
         self.query_one("#step-body", Static).update(Text("loading…", style="dim"))
 
     def show_content(self, step: Step, record: dict[str, Any]) -> None:
+        """An LLM call as the review screen shows a call (its messages, then its output);
+        any other step its inputs, outputs or documents, and error."""
         self._shown = (step, record)
-        conversation = self.query_one(Conversation)
-        detail = self.query_one("#step-detail", VerticalScroll)
         if step.kind == "llm":
-            detail.add_class("hidden")
-            conversation.remove_class("hidden")
-            conversation.unfolded = self.unfolded
-            conversation.show(
-                record.get("messages") or [], record.get("output"), record.get("error")
+            body: RenderableType = Group(
+                render_input(record.get("messages") or [], unfolded=self.unfolded),
+                render_output(record.get("output"), record.get("error")),
             )
         else:
-            conversation.add_class("hidden")
-            detail.remove_class("hidden")
-            self.query_one("#step-body", Static).update(step_detail(record, unfolded=self.unfolded))
-            detail.scroll_home(animate=False)
+            body = step_detail(record, unfolded=self.unfolded)
+        self.query_one("#step-body", Static).update(body)
+        self.query_one("#step-detail", VerticalScroll).scroll_home(animate=False)
 
     def toggle_fold(self) -> None:
         """Unfold long messages, inputs, outputs and documents (and fold them again)."""
@@ -186,12 +192,8 @@ class StepView(Vertical):
 
     def scroll_page(self, pages: int) -> None:
         """Scroll the content (the keys stay with the tree)."""
-        target = (
-            self.query_one(Conversation)
-            if not self.query_one(Conversation).has_class("hidden")
-            else self.query_one("#step-detail", VerticalScroll)
-        )
+        detail = self.query_one("#step-detail", VerticalScroll)
         if pages > 0:
-            target.scroll_page_down(animate=False)
+            detail.scroll_page_down(animate=False)
         else:
-            target.scroll_page_up(animate=False)
+            detail.scroll_page_up(animate=False)
