@@ -384,3 +384,20 @@ async def test_the_mark_key_is_remappable(traces):
         await press(pilot, "w")
         assert events(engine)[-1]["step_id"] == "tool1"
         assert screen.query_one(StepView) is not None
+
+
+async def test_at_100_columns_the_tree_is_above_the_step_beside_the_review(traces):
+    ws, engine = traces
+    app = make_app(engine, ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_traces(pilot)
+        await press(pilot, "E")
+        tree_box = tree(screen).region
+        step_box = screen.query_one(StepView).region
+        side_box = screen.query_one("#side").region
+        assert step_box.y >= tree_box.bottom and step_box.x == tree_box.x
+        assert side_box.x >= tree_box.right and side_box.width >= 34
+        shown = screen_text(app)
+        assert "$0.0030" in shown and "tools lookup_order" in shown  # the totals, wrapped
+        assert "tool lookup_order  ✗ error" in shown and "timeout after 5 s" in shown
+        assert "verdict" in shown and "went wrong" in shown
