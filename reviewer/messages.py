@@ -7,7 +7,8 @@ A canonical message is a plain dict (cheap to build, cheap to serialize)::
      "tool_calls": [{"id", "name", "arguments"}], # optional; arguments is JSON text
      "tool_call_id": "...",                       # optional, on tool results
      "name": "...",                               # optional (tool or participant name)
-     "parts": [{"type": "image", "url": ...}, {"type": "thinking", "text": ...}]}  # optional
+     "parts": [{"type": "image", "url": ...}, {"type": "thinking", "text": ...}],  # optional
+     "error": "timeout: Command timed out after 30 seconds"}  # optional, on a failed tool result
 
 `to_messages` accepts the message shapes written by the OpenAI Chat Completions and
 Responses APIs, Anthropic Messages, OpenTelemetry GenAI (new `parts` and legacy),
@@ -83,6 +84,7 @@ def make(
     tool_call_id: str | None = None,
     name: str | None = None,
     parts: list[dict[str, Any]] | None = None,
+    error: str | None = None,
 ) -> Message:
     """Build a canonical message, leaving optional keys out when empty."""
     msg: Message = {"role": role, "content": content}
@@ -94,6 +96,8 @@ def make(
         msg["name"] = name
     if parts:
         msg["parts"] = parts
+    if error:
+        msg["error"] = error
     return msg
 
 
@@ -119,6 +123,8 @@ class _Parts:
             return
         kind = part.get("type")
         if kind in (None, "text", "input_text", "output_text", "text_delta"):
+            if kind is None and ("text" not in part or "thought" in part) and self.gemini(part):
+                return
             text = part.get("text")
             if text is None:
                 text = part.get("content")
@@ -126,27 +132,6 @@ class _Parts:
                 text = text.get("value")
             if text is not None:
                 self.texts.append(text if isinstance(text, str) else json_text(text))
-                return
-            # Gemini style parts without a type
-            if "functionCall" in part:
-                fc = part["functionCall"] or {}
-                self.calls.append(tool_call(fc.get("id"), fc.get("name"), fc.get("args")))
-                return
-            if "functionResponse" in part:
-                fr = part["functionResponse"] or {}
-                self.results.append(
-                    make(
-                        "tool",
-                        json_text(fr.get("response")),
-                        name=fr.get("name"),
-                        tool_call_id=fr.get("id"),
-                    )
-                )
-                return
-            if "inlineData" in part or "fileData" in part:
-                self.extra.append(
-                    {"type": "image", "url": json_text(part.get("fileData") or "inline")}
-                )
                 return
             if kind is None and part:
                 self.texts.append(json_text(part))
@@ -254,6 +239,8 @@ class _Parts:
                     text,
                     tool_call_id=call_id,
                     name=part.get("toolName") or part.get("name"),
+                    # Anthropic marks a failed tool run with is_error
+                    error=(text or "error") if part.get("is_error") is True else None,
                 )
             )
         else:
@@ -262,6 +249,62 @@ class _Parts:
                 self.texts.append(text)
             else:
                 self.extra.append({"type": str(kind), "data": json_text(part)})
+
+    def gemini(self, part: dict[str, Any]) -> bool:
+        """A Gemini part (google-genai's snake_case or the REST API's camelCase): thought text,
+        function call, function response, inline or file data, code; False for anything else."""
+        if part.get("thought") is True and isinstance(part.get("text"), str):
+            self.extra.append({"type": "thinking", "text": part["text"]})
+            return True
+        fc = _either(part, "function_call", "functionCall")
+        if isinstance(fc, dict):
+            self.calls.append(tool_call(fc.get("id"), fc.get("name"), fc.get("args") or {}))
+            return True
+        fr = _either(part, "function_response", "functionResponse")
+        if isinstance(fr, dict):
+            self.results.append(
+                make(
+                    "tool",
+                    json_text(fr.get("response")),
+                    name=fr.get("name"),
+                    tool_call_id=fr.get("id"),
+                )
+            )
+            return True
+        blob = _either(part, "inline_data", "inlineData")
+        data = _either(part, "file_data", "fileData")
+        if isinstance(blob, dict) or isinstance(data, dict):
+            # the bytes stay in the raw record: a message only says what was attached
+            info = blob if isinstance(blob, dict) else data
+            mime = _either(info, "mime_type", "mimeType")
+            mime = mime if isinstance(mime, str) else ""
+            kind = mime.split("/", 1)[0]
+            url = f"data:{mime}" if isinstance(blob, dict) else _either(info, "file_uri", "fileUri")
+            item = {
+                "type": kind if kind in ("image", "audio", "video") else "file",
+                "url": url if isinstance(url, str) else json_text(url),
+            }
+            name = _either(info, "display_name", "displayName")
+            if isinstance(name, str) and name:
+                item["name"] = name
+            self.extra.append(item)
+            return True
+        code = _either(part, "executable_code", "executableCode")
+        if isinstance(code, dict):
+            self.extra.append({"type": "executable_code", "data": json_text(code.get("code"))})
+            return True
+        result = _either(part, "code_execution_result", "codeExecutionResult")
+        if isinstance(result, dict):
+            self.extra.append(
+                {"type": "code_execution_result", "data": json_text(result.get("output"))}
+            )
+            return True
+        return False
+
+
+def _either(obj: dict[str, Any], snake: str, camel: str) -> Any:
+    value = obj.get(snake)
+    return obj.get(camel) if value is None else value
 
 
 def _content_parts(content: Any, acc: _Parts) -> None:
@@ -424,7 +467,10 @@ def to_openai(messages: list[Message]) -> list[dict[str, Any]]:
     """Canonical messages as an OpenAI Chat Completions `messages` list."""
     out: list[dict[str, Any]] = []
     for m in messages:
-        item: dict[str, Any] = {"role": m["role"], "content": m.get("content", "")}
+        content = m.get("content", "")
+        if not content and m.get("error"):  # a failed tool result says why
+            content = m["error"]
+        item: dict[str, Any] = {"role": m["role"], "content": content}
         if m.get("tool_calls"):
             item["tool_calls"] = [
                 {
@@ -456,13 +502,14 @@ def to_anthropic(messages: list[Message]) -> tuple[str | None, list[dict[str, An
         blocks: list[dict[str, Any]] = []
         if role == "tool":
             role = "user"
-            blocks.append(
-                {
-                    "type": "tool_result",
-                    "tool_use_id": m.get("tool_call_id") or "",
-                    "content": m.get("content", ""),
-                }
-            )
+            block = {
+                "type": "tool_result",
+                "tool_use_id": m.get("tool_call_id") or "",
+                "content": m.get("content") or m.get("error") or "",
+            }
+            if m.get("error"):
+                block["is_error"] = True
+            blocks.append(block)
         else:
             if m.get("content"):
                 blocks.append({"type": "text", "text": m["content"]})
@@ -479,3 +526,137 @@ def to_anthropic(messages: list[Message]) -> tuple[str | None, list[dict[str, An
         else:
             out.append({"role": role, "content": blocks})
     return ("\n\n".join(system) if system else None), out
+
+
+# -- tool definitions ---------------------------------------------------------------------------
+
+#: Where a function's JSON Schema is, in the shapes tools are logged in (OpenAI, the Responses
+#: API, Anthropic, the Vercel AI SDK, Gemini, Bedrock's `inputSchema.json`, OpenInference).
+_SCHEMA_KEYS = (
+    "parameters", "input_schema", "inputSchema", "parametersJsonSchema", "parameters_json_schema",
+    "json_schema", "schema",
+)  # fmt: skip
+#: Where a log keeps the tool definitions of a call, among its params.
+TOOL_PARAM_KEYS = ("tools", "functions", "toolConfig", "tool_config")
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _function(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """A flat function definition ({name, description, <schema>, strict}) as OpenAI's
+    `function` object; None without a name."""
+    name = spec.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    fn: dict[str, Any] = {"name": name}
+    if isinstance(spec.get("description"), str) and spec["description"]:
+        fn["description"] = spec["description"]
+    for key in _SCHEMA_KEYS:
+        schema = _decoded(spec.get(key))
+        if (
+            isinstance(schema, dict)
+            and key == "inputSchema"
+            and isinstance(schema.get("json"), dict)
+        ):
+            schema = schema["json"]  # Bedrock's {"json": {...}}
+        if isinstance(schema, dict):
+            fn["parameters"] = schema
+            break
+    if isinstance(spec.get("strict"), bool):
+        fn["strict"] = spec["strict"]
+    return fn
+
+
+def _tool(raw: Any) -> list[dict[str, Any]]:
+    """One logged tool definition in the OpenAI shape (a Gemini `functionDeclarations` entry
+    is several); a built-in tool of a provider (web search, code execution) stays as logged."""
+    raw = _decoded(raw)
+    if isinstance(raw, str):
+        return [{"type": "function", "function": {"name": raw}}] if raw.strip() else []
+    if not isinstance(raw, dict) or not raw:
+        return []
+    kind = raw.get("type")
+    if kind == "function" and isinstance(raw.get("function"), dict):
+        fn = _function(raw["function"])
+        return [{"type": "function", "function": fn}] if fn else [raw]
+    declarations = raw.get("functionDeclarations", raw.get("function_declarations"))
+    if isinstance(declarations, list):
+        fns = [_function(d) for d in declarations if isinstance(d, dict)]
+        rest = {
+            k: v
+            for k, v in raw.items()
+            if k not in ("functionDeclarations", "function_declarations")
+        }
+        out = [{"type": "function", "function": fn} for fn in fns if fn]
+        return out + ([rest] if rest else [])  # Gemini's googleSearch beside them, say
+    spec = raw.get("toolSpec", raw.get("tool_spec"))  # Bedrock Converse
+    if isinstance(spec, dict):
+        fn = _function(spec)
+        return [{"type": "function", "function": fn}] if fn else [raw]
+    if "name" not in raw and isinstance(raw.get("tool"), dict):  # OpenInference {"tool": ...}
+        return _tool(raw["tool"])
+    if "name" not in raw and "json_schema" in raw:  # OpenInference's {"json_schema": "<JSON>"}
+        return _tool(raw["json_schema"])
+    if kind in (None, "function", "custom", "tool"):
+        fn = _function(raw)
+        if fn is not None:
+            return [{"type": "function", "function": fn}]
+    return [raw]
+
+
+def _keyed_by_name(value: dict[str, Any]) -> bool:
+    """Whether `value` is definitions keyed by their names: `{"get_weather": {"description",
+    "parameters"}}` (the Vercel AI SDK's `tools` object)."""
+    return bool(value) and all(
+        isinstance(v, dict)
+        and "name" not in v
+        and any(k in v for k in ("description", *_SCHEMA_KEYS))
+        for v in value.values()
+    )
+
+
+def to_openai_tools(value: Any) -> list[dict[str, Any]]:
+    """Tool definitions as logged by any source, as OpenAI Chat Completions `tools`:
+    `{"type": "function", "function": {"name", "description", "parameters", "strict"}}`.
+
+    Takes OpenAI's shape (kept), the Responses API's and the Vercel AI SDK's flat
+    `{"type": "function", "name", "parameters" | "inputSchema"}`, Anthropic's `{name,
+    description, input_schema}`, OpenAI's legacy `functions` and LangChain's `{name,
+    description, parameters}`, Gemini's `{"functionDeclarations": [...]}`, Bedrock's
+    `{"toolSpec": {name, inputSchema: {json}}}`, OpenInference's `{"tool": {...}}`, any of
+    them as JSON text, and a bare tool name. A provider's built-in tool (Anthropic's web
+    search, Gemini's code execution) is kept as it was logged; what is not a tool is left out.
+    """
+    value = _decoded(value)
+    if isinstance(value, dict):
+        if isinstance(value.get("tools"), list):  # {"tools": [...], "toolChoice": ...}
+            value = value["tools"]
+        elif _keyed_by_name(value):
+            value = [{"name": k, **v} for k, v in value.items()]
+        else:
+            value = [value]
+    if not isinstance(value, list):
+        return []
+    return [tool for item in value for tool in _tool(item)]
+
+
+def record_tools(params: Any) -> list[dict[str, Any]]:
+    """The tool definitions a logged call offered the model (from its params: `tools`, the
+    legacy `functions`, Bedrock's `toolConfig`), in the OpenAI shape (see `to_openai_tools`)."""
+    if not isinstance(params, dict):
+        return []
+    found: list[dict[str, Any]] = []
+    for key in TOOL_PARAM_KEYS:
+        value = params.get(key)
+        if key in ("toolConfig", "tool_config"):
+            value = value.get("tools") if isinstance(value, dict) else None
+        if value:
+            found.extend(to_openai_tools(value))
+    return found

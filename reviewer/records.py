@@ -74,6 +74,33 @@ STEP_KINDS = (
 )
 
 
+#: How a record without input messages is stored in the `messages` column.
+NO_MESSAGES = "[]"
+
+
+def has_content(record: Record) -> bool:
+    """Whether there is something to read: input messages or an output."""
+    return bool(record.messages) or record.output is not None
+
+
+def worth_keeping(record: Record) -> bool:
+    """Whether a record says anything: every step that is not an LLM call (a tool, an agent...)
+    does; a call does with content, an error, or at least its model, token counts, time,
+    latency or cost (a log written with prompt storage off). A call without content counts in
+    insights and is left out of review queues by default."""
+    return (
+        record.kind != "llm"
+        or has_content(record)
+        or bool(record.error)
+        or bool(record.model)
+        or record.input_tokens is not None
+        or record.output_tokens is not None
+        or record.timestamp is not None
+        or record.latency_ms is not None
+        or record.cost_usd is not None
+    )
+
+
 def content_id(raw: str | bytes) -> str:
     """A stable id for a record whose source gave none: a hash of its source text."""
     data = raw.encode() if isinstance(raw, str) else raw

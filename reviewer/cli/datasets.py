@@ -168,16 +168,25 @@ def datasets_import(
             "--split-test-share", help="Share of items without a split put in test (0 to 1)."
         ),
     ] = 0.2,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl (the canonical items), openai-evals (samples: input, ideal) or "
+            "promptfoo-results (promptfoo eval -o results.json: one item per test case).",
+        ),
+    ] = "jsonl",
     json_out: Annotated[bool, typer.Option("--json", help=JSON_OBJECT)] = False,
 ) -> None:
-    """Read items in the canonical dataset shape into a dataset: new ids are added, known ids updated. Exit 1 when lines were rejected (the others are imported), 2 for a missing file."""
+    """Read items in the canonical dataset shape (or another tool's test cases, --format) into a dataset: new ids are added, known ids updated. Exit 1 when lines were rejected (the others are imported), 2 for a missing file or an unknown format."""
     from reviewer.datasets.store import DatasetError, import_items
 
     current = settings()
     with database(current) as opened:
         try:
             result = import_items(
-                opened, name, file, by=reviewer_name(current), test_share=test_share
+                opened, name, file, by=reviewer_name(current), test_share=test_share, fmt=fmt
             )
         except DatasetError as exc:
             fail(str(exc))

@@ -132,7 +132,8 @@ def report_rows(report: Any) -> list[dict[str, Any]]:
 
 
 def print_rejections(report: Any) -> None:
-    """The first rejected lines with their reasons, and the number imported."""
+    """The first rejected lines with their reasons, notes on files (a batch input file alone,
+    records without content), and the number imported."""
     if report.rejections:
         typer.echo("")
         for r in report.rejections:
@@ -141,6 +142,18 @@ def print_rejections(report: Any) -> None:
         if more > 0:
             typer.echo(f"... and {more} more")
         typer.echo("List them all with: reviewer rejects")
+    notes = [f for f in report.files if f.reason]
+    if notes:
+        typer.echo("")
+    for f in notes:
+        typer.secho(f"note {f.path}: {f.reason}", fg="yellow")
+    bare = report.total("without_content")
+    if bare:
+        typer.echo(
+            f"{bare} record{'' if bare == 1 else 's'} without content (no messages, no output): "
+            "counted in insights, left out of review queues unless their filter says "
+            "`content: without` or `content: any`"
+        )
     imported = report.total("imported")
     typer.echo(
         f"{imported} record{'' if imported == 1 else 's'} imported in {report.seconds:.2f} s"

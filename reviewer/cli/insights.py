@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +13,15 @@ themes_app = typer.Typer(
     help="Failure themes: suggested groups of untagged failing reviews, to accept or discard.",
     no_args_is_help=True,
 )
+
+
+def trace_queues(current: Any) -> list[str]:
+    """The names of the workspace's `unit: trace` queues (their reviews are trace reviews); a
+    queue file that cannot be read names none (`reviewer queues` says why)."""
+    from reviewer.review.queues import load_queues
+
+    queues, _errors = load_queues(current.workspace)
+    return [q.name for q in queues if q.unit == "trace"]
 
 
 def report_cmd(
@@ -34,7 +43,7 @@ def report_cmd(
     ] = None,
     title: Annotated[str, typer.Option("--title", help="The page's title.")] = "LLM insights",
 ) -> None:
-    """Write the insights (satisfaction, pass rate, volume, latency, themes, coverage) as one self-contained HTML file that opens without a network. Exit 2 for a bad option."""
+    """Write the insights (satisfaction, pass rate, volume, latency, themes, coverage, traces) as one self-contained HTML file that opens without a network. Exit 2 for a bad option."""
     if bucket not in ("day", "week"):
         fail(f"--bucket is day or week, not {bucket!r}")
     if by not in ("model", "prompt", "queue"):
@@ -55,6 +64,7 @@ def report_cmd(
                 by=by,
                 since=since,
                 until=until,
+                trace_queues=trace_queues(current),
             )
         except InsightsError as exc:
             fail(str(exc))
@@ -163,12 +173,22 @@ def stats_cmd(
         bool, typer.Option("--json", help="Print the figures as one JSON object.")
     ] = False,
 ) -> None:
-    """Satisfaction (user feedback, reviewer verdicts), errors, latency p50/p95, tokens and cost per period; failure themes and their coverage by datasets and evals. Exit 2 for a bad option."""
+    """Satisfaction (user feedback, reviewer verdicts), errors, latency p50/p95, tokens and cost per period; failure themes and their coverage by datasets and evals; per agent trace: steps, tokens and cost (p50/p95), tool error rate per tool, the kinds of step where failing traces went wrong. Exit 2 for a bad option."""
     from reviewer.insights.metrics import InsightsError, format_lines, insights
 
-    with database() as opened:
+    current = settings()
+    with database(current) as opened:
         try:
-            result = insights(opened, bucket=bucket, by=by, since=since, until=until)
+            result = insights(
+                opened,
+                bucket=bucket,
+                by=by,
+                since=since,
+                until=until,
+                trace_queues=trace_queues(current),
+            )
         except InsightsError as exc:
             fail(str(exc))
-    emit(result, json=json_out, text=lambda: format_lines(result))
+    from reviewer.tui.literal import literal  # tool names and themes come from logs and people
+
+    emit(result, json=json_out, text=lambda: [literal(line) for line in format_lines(result)])

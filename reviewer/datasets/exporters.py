@@ -14,11 +14,17 @@ The canonical item::
      "assertions": [{"type": "contains", "value": "..."}],
      "themes": [...], "scores": {...}, "split": "train"|"test",
      "source": {"record_id": "...", "review_id": 12} | null,
-     "output": {"role": "assistant", "content": "the logged output"} | null}
+     "output": {"role": "assistant", "content": "the logged output"} | null,
+     "tools": [{"type": "function", "function": {"name", "description", "parameters"}}]}
 
 Formats: jsonl (the canonical items), csv, openai-chat (supervised fine-tuning), openai-dpo
 (preference fine-tuning), openai-evals, promptfoo (a tests file), inspect (Inspect AI dataset
 JSONL) and hf (a folder the Hugging Face `datasets` library loads).
+
+An item's `tools` (the tool definitions its model was offered) go where each format has a place
+for them: top-level `tools` of an openai-chat line and of an openai-evals sample, `input.tools` of
+an openai-dpo line, a `tools` column (JSON text) in csv and hf, `metadata.tools` in promptfoo and
+inspect (neither has a field a test's tools are read from); jsonl keeps them as they are.
 """
 
 from __future__ import annotations
@@ -174,6 +180,20 @@ def _source(item: Item) -> dict[str, Any]:
     return item.get("source") or {}
 
 
+def _tools(item: Item) -> list[dict[str, Any]]:
+    """The item's tool definitions (OpenAI's shape), [] for none."""
+    tools = item.get("tools")
+    return list(tools) if isinstance(tools, list) else []
+
+
+def _with_tools(line: dict[str, Any], item: Item) -> dict[str, Any]:
+    """`line` with the item's `tools` at its top level, when it has any."""
+    tools = _tools(item)
+    if tools:
+        line["tools"] = tools
+    return line
+
+
 class _Lines:
     """Binary output, one JSON object a line."""
 
@@ -213,13 +233,14 @@ def chat_line(item: Item) -> dict[str, Any]:
     """The OpenAI supervised fine-tuning line of an item with an expected answer: the input
     conversation, then the expected answer as the last (assistant) message. Assistant turns of
     the input are logged model output nobody reviewed: they carry `"weight": 0`, so only the
-    expected answer is trained on."""
+    expected answer is trained on. The tools the model was offered are the top-level `tools`,
+    as OpenAI's function-calling fine-tuning reads them."""
     messages = openai_messages(_messages(item))
     for m in messages:
         if m["role"] == "assistant":
             m["weight"] = 0
     messages.append({"role": "assistant", "content": item["expected"]})
-    return {"messages": messages}
+    return _with_tools({"messages": messages}, item)
 
 
 def write_openai_chat(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
@@ -239,9 +260,9 @@ def write_openai_chat(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
 
 def dpo_line(item: Item) -> dict[str, Any]:
     """The OpenAI preference fine-tuning line: the expected answer preferred over the logged
-    output."""
+    output; the tools the model was offered in `input.tools`."""
     return {
-        "input": {"messages": openai_messages(_messages(item))},
+        "input": _with_tools({"messages": openai_messages(_messages(item))}, item),
         "preferred_output": [{"role": "assistant", "content": item["expected"]}],
         "non_preferred_output": [{"role": "assistant", "content": output_text(item)}],
     }
@@ -268,8 +289,8 @@ def write_openai_dpo(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
 
 
 def write_openai_evals(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
-    """OpenAI Evals samples `{"input": [chat messages], "ideal": expected}`; items without an
-    expected answer are skipped."""
+    """OpenAI Evals samples `{"input": [chat messages], "ideal": expected, "tools"?: [...]}`;
+    items without an expected answer are skipped."""
     report, lines = ExportReport("openai-evals"), _Lines(out)
     for item in items:
         if not item.get("expected"):
@@ -277,7 +298,8 @@ def write_openai_evals(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
         elif not item.get("messages"):
             report.skipped[NO_INPUT] += 1
         else:
-            lines.write({"input": openai_messages(_messages(item)), "ideal": item["expected"]})
+            sample = {"input": openai_messages(_messages(item)), "ideal": item["expected"]}
+            lines.write(_with_tools(sample, item))
             report.written += 1
     return report
 
@@ -285,13 +307,16 @@ def write_openai_evals(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
 def _metadata(item: Item) -> dict[str, Any]:
     """What an item says beyond its input and expected answer, for a tool's metadata field."""
     source = _source(item)
-    return {
+    out = {
         "split": item.get("split") or "test",
         "themes": list(item.get("themes") or []),
         "scores": dict(item.get("scores") or {}),
         "record_id": source.get("record_id"),
         "review_id": source.get("review_id"),
     }
+    if source.get("trace"):
+        out["trace"] = source["trace"]
+    return _with_tools(out, item)
 
 
 def inspect_line(item: Item) -> dict[str, Any]:
@@ -349,7 +374,7 @@ def csv_row(item: Item) -> list[Any]:
 
 def write_csv(items: Iterable[Item], out: IO[bytes]) -> ExportReport:
     """One row per item under a header of the canonical keys; messages, vars, assertions,
-    themes, scores, source and output are JSON text; an empty cell is none."""
+    themes, scores, source, output and tools are JSON text; an empty cell is none."""
     report = ExportReport("csv")
     with TextStream(out) as text:
         writer = csv.writer(text)
@@ -521,6 +546,7 @@ HF_FEATURES: list[dict[str, Any]] = [
     {"name": "scores", "dtype": "string"},
     {"name": "record_id", "dtype": "string"},
     {"name": "review_id", "dtype": "int64"},
+    {"name": "tools", "dtype": "string"},
 ]
 
 HF_FIELDS = """\
@@ -536,6 +562,7 @@ HF_FIELDS = """\
 | `scores` | string (JSON) | rubric scores, by name |
 | `record_id` | string or null | the logged call the item came from |
 | `review_id` | int or null | the review event that promoted it |
+| `tools` | string (JSON) | the tool definitions the model was offered, in OpenAI's `{"type": "function", "function": {"name", "description", "parameters"}}` shape (`[]`: none) |
 """
 
 
@@ -565,6 +592,7 @@ def hf_row(item: Item) -> dict[str, Any]:
         "scores": _json_text(item.get("scores") or {}),
         "record_id": source.get("record_id"),
         "review_id": int(review_id) if isinstance(review_id, int) else None,
+        "tools": _json_text(_tools(item)),
     }
 
 

@@ -6,12 +6,16 @@
      "assertions": [{"type": "contains", "value": "30 days"}],
      "themes": ["invented-policy"], "scores": {"helpful": 2}, "split": "train" | "test",
      "source": {"record_id": "...", "review_id": 42} | null,
-        (a kept generated case adds "generated": {"parent", "kind", "model"})
-     "output": {"role": "assistant", "content": "the logged output"} | null}
+        (a kept generated case adds "generated": {"parent", "kind", "model"}, a promoted trace
+         "trace": {"id", "step_id", "step_kind"})
+     "output": {"role": "assistant", "content": "the logged output"} | null,
+     "tools": [{"type": "function", "function": {"name", "description", "parameters"}}]}
 
 People write this shape by hand and from scripts, so `parse_item` checks every field and says
 what is wrong and where (`assertions[1].value: ...`). This module also converts between the
-shape and `dataset_items` rows, and hashes an item's content (everything but its id).
+shape and `dataset_items` rows, and hashes an item's content (everything but its id). `tools` are
+the tool definitions the model was offered, in OpenAI's shape (`messages.to_openai_tools` reads
+any logged shape); an item without tools hashes as it did before items had them.
 """
 
 from __future__ import annotations
@@ -24,20 +28,25 @@ from typing import Any
 import orjson
 
 from reviewer.assertions import ITEM_TYPES, canonical_type, known_spellings, schema_problem
+from reviewer.messages import to_openai_tools
 from reviewer.store.events import ReviewError
 
 #: The content of an item, in the order of the canonical shape (its id comes first).
 CONTENT_KEYS = (
     "messages", "vars", "expected", "assertions", "themes", "scores", "split", "source", "output",
+    "tools",
 )  # fmt: skip
 ITEM_KEYS = ("id", *CONTENT_KEYS)
 ROLES = ("system", "user", "assistant", "tool")
-MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "parts")
+MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "name", "parts", "error")
 SPLITS = ("train", "test")
-SOURCE_KEYS = ("record_id", "review_id", "generated")
+SOURCE_KEYS = ("record_id", "review_id", "generated", "trace")
 #: What `source.generated` says of a generated case: the item it was made from, its kind
 #: (paraphrase, language, edge, adversarial) and the model that wrote it.
 GENERATED_KEYS = ("parent", "kind", "model")
+#: What `source.trace` says of a case promoted from a trace's review: the trace, and the step
+#: the review marked as where it went wrong (None: none marked) and that step's kind.
+TRACE_KEYS = ("id", "step_id", "step_kind")
 
 #: The assertion types an item may carry, as stored (the shared vocabulary's item types).
 ASSERTION_TYPES = ITEM_TYPES
@@ -72,19 +81,32 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def _stored(content: dict[str, Any]) -> dict[str, Any]:
+    """The content in the canonical key order, `tools` left out when there are none (so an
+    item without tools keeps the hash it had before items had tools)."""
+    return {k: content.get(k) for k in CONTENT_KEYS if k != "tools" or content.get(k)}
+
+
 def content_json(content: dict[str, Any]) -> bytes:
     """The content as JSON with sorted keys (at every level): what is hashed."""
-    return orjson.dumps({k: content.get(k) for k in CONTENT_KEYS}, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps(_stored(content), option=orjson.OPT_SORT_KEYS)
 
 
 def content_text(content: dict[str, Any]) -> str:
     """The content as JSON in the canonical key order: what is stored (and read back)."""
-    return orjson.dumps({k: content.get(k) for k in CONTENT_KEYS}).decode()
+    return orjson.dumps(_stored(content)).decode()
+
+
+def stored_content(data: dict[str, Any]) -> dict[str, Any]:
+    """Stored content (`content_text`) as the canonical content: every key, `tools` a list."""
+    out = {k: data.get(k) for k in CONTENT_KEYS}
+    out["tools"] = out["tools"] or []
+    return out
 
 
 def content_hash(content: dict[str, Any]) -> str:
     """blake2b of the canonical content (messages, vars, expected, assertions, themes, scores,
-    split, source, output) with sorted keys: equal contents have equal hashes, in any
+    split, source, output, tools) with sorted keys: equal contents have equal hashes, in any
     workspace, whatever the order of their keys."""
     return digest(content_json(content))
 
@@ -183,14 +205,14 @@ def _message(raw: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise ItemError(f"{where}.{key}: a list of objects, not {_kind(value)}")
         out[key] = value
-    for key in ("tool_call_id", "name"):
+    for key in ("tool_call_id", "name", "error"):
         value = raw.get(key)
         if value in (None, ""):
             continue
         if not isinstance(value, str):
             raise ItemError(f"{where}.{key}: a text, not {_kind(value)}")
         out[key] = value
-    # the canonical order: role, content, tool_calls, tool_call_id, name, parts
+    # the canonical order: role, content, tool_calls, tool_call_id, name, parts, error
     return {k: out[k] for k in MESSAGE_KEYS if k in out}
 
 
@@ -223,6 +245,7 @@ def parse_item(raw: Any) -> ParsedItem:
             f'{{"role", "content"}} objects, not {_kind(messages)}'
         )
     checked = [_message(m, f"messages[{i}]") for i, m in enumerate(messages)]
+    tools = _tools(raw.get("tools"))
 
     variables = raw.get("vars")
     if variables is None:
@@ -277,7 +300,7 @@ def parse_item(raw: Any) -> ParsedItem:
         extra = sorted(set(source) - set(SOURCE_KEYS))
         if extra:
             raise ItemError(
-                f"source: unknown key {extra[0]!r} (source has record_id, review_id, generated)"
+                f"source: unknown key {extra[0]!r} (source has {', '.join(SOURCE_KEYS)})"
             )
         record_id, review_id = source.get("record_id"), source.get("review_id")
         if record_id is not None and not isinstance(record_id, str):
@@ -286,10 +309,12 @@ def parse_item(raw: Any) -> ParsedItem:
             isinstance(review_id, bool) or not isinstance(review_id, int)
         ):
             raise ItemError(f"source.review_id: a number or null, not {_kind(review_id)}")
-        generated = source.get("generated")
+        generated, trace = source.get("generated"), source.get("trace")
         source = {"record_id": record_id, "review_id": review_id}
         if generated is not None:
-            source["generated"] = _generated(generated)
+            source["generated"] = _texts(generated, "source.generated", GENERATED_KEYS)
+        if trace is not None:
+            source["trace"] = _texts(trace, "source.trace", TRACE_KEYS)
 
     output = raw.get("output")
     if isinstance(output, str):
@@ -307,26 +332,43 @@ def parse_item(raw: Any) -> ParsedItem:
         "split": split,
         "source": source,
         "output": output,
+        "tools": tools,
     }
     return ParsedItem(item_id, content)
 
 
-def _generated(raw: Any) -> dict[str, Any]:
-    """`source.generated` as stored: {parent, kind, model}, each a text or null."""
+def _texts(raw: Any, where: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """`source.generated` or `source.trace` as stored: an object of `keys`, each a text or
+    null."""
     if not isinstance(raw, dict):
-        raise ItemError(
-            f"source.generated: an object {{parent, kind, model}} or null, not {_kind(raw)}"
-        )
-    extra = sorted(set(raw) - set(GENERATED_KEYS))
+        raise ItemError(f"{where}: an object {{{', '.join(keys)}}} or null, not {_kind(raw)}")
+    extra = sorted(set(raw) - set(keys))
     if extra:
-        raise ItemError(
-            f"source.generated: unknown key {extra[0]!r} (it has {', '.join(GENERATED_KEYS)})"
-        )
-    for key in GENERATED_KEYS:
+        raise ItemError(f"{where}: unknown key {extra[0]!r} (it has {', '.join(keys)})")
+    for key in keys:
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            raise ItemError(f"source.generated.{key}: a text or null, not {_kind(value)}")
-    return {key: raw.get(key) for key in GENERATED_KEYS}
+            raise ItemError(f"{where}.{key}: a text or null, not {_kind(value)}")
+    return {key: raw.get(key) for key in keys}
+
+
+def _tools(raw: Any) -> list[dict[str, Any]]:
+    """`tools` as stored: each definition in OpenAI's shape, whatever shape it was given in
+    (see `messages.to_openai_tools`)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ItemError(f"tools: a list of tool definitions, not {_kind(raw)}")
+    out: list[dict[str, Any]] = []
+    for i, tool in enumerate(raw):
+        converted = to_openai_tools([tool]) if isinstance(tool, dict) else []
+        if not converted:
+            raise ItemError(
+                f'tools[{i}]: a tool definition {{"type": "function", "function": {{"name", '
+                f'"description", "parameters"}}}}, not {_kind(tool)}'
+            )
+        out.extend(converted)
+    return out
 
 
 def _kind(value: Any) -> str:
@@ -388,6 +430,7 @@ def content_from_row(row: Any) -> dict[str, Any]:
         "split": row.split,
         "source": row_source(row),
         "output": _loads(row.output, None),
+        "tools": _loads(row.tools, []),
     }
 
 
@@ -408,6 +451,7 @@ def row_values(content: dict[str, Any]) -> dict[str, Any]:
         "scores": _dumps(content.get("scores")),
         "split": content.get("split") or "test",
         "output": orjson.dumps(output).decode() if output else None,
+        "tools": _dumps(content.get("tools")),
     }
 
 

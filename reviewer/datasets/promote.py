@@ -21,6 +21,11 @@ the case into the queue's dataset, its source naming the parent, kind and model
 (`generated_origin`); `drop` is one event (verdict fail) and the case never enters a dataset
 (a bulk promotion skips it too). Undoing a keep takes the case back out, as for a promotion.
 
+A review of a trace (a `unit: trace` queue, whose item is the trace's anchor) makes its case from
+the trace (`case_from_trace`): the conversation up to the step the review marked as where it
+went wrong, or the user's request when none is marked, with the tools offered there; its source
+names the trace and the marked step (`source.trace`).
+
 Both end with a new dataset version when the dataset changed (`reviewer.datasets.versions`).
 A new case's split (train/test) is drawn from a hash of its source key: stable.
 """
@@ -37,6 +42,7 @@ from sqlmodel import SQLModel
 
 from reviewer.datasets.items import assign_split, item_ref, record_vars
 from reviewer.datasets.versions import refresh_item, settle_ref, snapshot
+from reviewer.messages import json_text, record_tools
 from reviewer.review.session import PROMOTING, ItemView, ReviewSession
 from reviewer.store.events import (
     EVENTS,
@@ -50,6 +56,7 @@ from reviewer.store.events import (
     utc_now,
     write_transaction,
 )
+from reviewer.store.traces import trace_key, trace_steps
 
 #: The source format of the records `reviewer datasets generate` writes (reviewer.evals.generate).
 GENERATED = "generated"
@@ -71,31 +78,132 @@ def source_key(queue_item_id: int, reviewer: str) -> str:
     return f"{queue_item_id}:{reviewer}"
 
 
-def case_from_review(record: dict[str, Any], state: ReviewState) -> dict[str, Any]:
-    """The dataset item's content: input messages, template variables, expected answer,
-    themes, scores and the logged output."""
-    messages = list(record.get("messages") or [])
-    # system prompts lead the conversation, in their logged order
-    messages = [m for m in messages if m.get("role") == "system"] + [
+def _system_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """System prompts lead the conversation, in their logged order."""
+    return [m for m in messages if m.get("role") == "system"] + [
         m for m in messages if m.get("role") != "system"
     ]
+
+
+def _case(
+    messages: list[dict[str, Any]],
+    output: dict[str, Any] | None,
+    state: ReviewState,
+    variables: dict[str, Any],
+    tools: list[dict[str, Any]],
+    answer: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The `dataset_items` columns of a case: the expected answer is the corrected one, else the
+    logged answer (`answer`, else `output`) of a review that passed it, else none."""
     expected: str | None = None
     if state.corrected:
         expected = state.corrected
     elif state.verdict == "pass":
-        output = record.get("output") or {}
-        expected = output.get("content") or None
-    variables = record_vars(record)
-    # a generated case's output is the expected answer the model suggested, not a logged answer
-    output = None if generated_origin(record) else record.get("output")
+        expected = (answer or output or {}).get("content") or None
     return {
-        "messages": orjson.dumps(messages).decode(),
+        "messages": orjson.dumps(_system_first(messages)).decode(),
         "vars": orjson.dumps(variables).decode() if variables else None,
         "output": orjson.dumps(output).decode() if output else None,
         "expected": expected,
         "themes": orjson.dumps(state.themes).decode() if state.themes else None,
         "scores": orjson.dumps(state.scores).decode() if state.scores else None,
+        "tools": orjson.dumps(tools).decode() if tools else None,
     }
+
+
+def case_from_review(record: dict[str, Any], state: ReviewState) -> dict[str, Any]:
+    """The dataset item's content: input messages, template variables, expected answer,
+    themes, scores, the logged output and the tools the call offered the model."""
+    answer = record.get("output")
+    # a generated case's output is the expected answer the model suggested, not a logged answer
+    output = None if generated_origin(record) else answer
+    return _case(
+        list(record.get("messages") or []),
+        output,
+        state,
+        record_vars(record),
+        record_tools(record.get("params")),
+        answer,
+    )
+
+
+def _first_request(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages up to and including the first user message (all of them without one)."""
+    for i, message in enumerate(messages):
+        if message.get("role") == "user":
+            return messages[: i + 1]
+    return messages
+
+
+def _final_output(anchor: dict[str, Any]) -> dict[str, Any] | None:
+    """What a trace answered: its anchor's output message, else its result as text."""
+    if anchor.get("output"):
+        return dict(anchor["output"])
+    outputs = anchor.get("outputs")
+    if outputs is None or outputs == "":
+        return None
+    return {"role": "assistant", "content": json_text(outputs)}
+
+
+def case_from_trace(
+    conn: Connection, anchor: dict[str, Any], state: ReviewState
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The case a review of a trace makes, and what its `source.trace` says of the trace.
+
+    Its input is the conversation up to the marked step (`state.step_id`): the input messages of
+    the last LLM call that started at or before it (its own, when it is an LLM call), and its
+    logged output is that call's. With no step marked (or none before the marked one), the input
+    is the user's request: the first LLM call's messages up to its first user message, and the
+    logged output the trace's final answer. The tools are those the chosen LLM call offered.
+    A trace without LLM calls gives its anchor's input messages, else its inputs as a user
+    message."""
+    key = trace_key(anchor.get("trace_id"), anchor.get("session_id"))
+    steps = trace_steps(conn, key) if key else []
+    in_time = sorted(steps, key=lambda s: (s["timestamp"] or "", s["id"]))
+    calls = [s for s in in_time if (s["kind"] or "llm") == "llm"]
+    marked = next((s for s in steps if s["id"] == state.step_id), None) if state.step_id else None
+    chosen: dict[str, Any] | None = None
+    if marked is not None:
+        if (marked["kind"] or "llm") == "llm":
+            chosen = marked
+        else:
+            at = marked["timestamp"] or ""
+            before = [s for s in calls if (s["timestamp"] or "") <= at]
+            chosen = before[-1] if before else None
+    trace = {
+        "id": key,
+        "step_id": state.step_id,
+        "step_kind": (marked["kind"] or "llm") if marked is not None else None,
+    }
+    if chosen is not None:
+        record = load_record(conn, chosen["id"])
+        messages = list(record.get("messages") or [])
+        output = record.get("output")
+    elif calls:
+        record = load_record(conn, calls[0]["id"])
+        messages = _first_request(list(record.get("messages") or []))
+        output = _final_output(anchor)
+    else:
+        record = anchor
+        messages = list(anchor.get("messages") or [])
+        inputs = anchor.get("inputs")
+        if not messages and inputs not in (None, "", {}, []):
+            messages = [{"role": "user", "content": json_text(inputs)}]
+        output = _final_output(anchor)
+    content = _case(
+        messages, output, state, record_vars(record), record_tools(record.get("params"))
+    )
+    return content, trace
+
+
+def case_of(
+    conn: Connection, record: dict[str, Any], state: ReviewState, unit: str = "call"
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The case a review makes (`case_from_review`; a trace's: `case_from_trace`) and, for a
+    trace, what `source.trace` says."""
+    if unit == "trace":
+        return case_from_trace(conn, record, state)
+    return case_from_review(record, state), None
 
 
 def review_id_of(
@@ -129,14 +237,17 @@ def review_source(
     record: dict[str, Any],
     reviewer: str,
     up_to: int | None = None,
+    trace: dict[str, Any] | None = None,
 ) -> str:
-    """The `source` column of a promoted case: its record and review (JSON), and for a
-    generated case where it came from."""
+    """The `source` column of a promoted case: its record and review (JSON), for a generated
+    case where it came from, for a trace's the trace and its marked step."""
     review_id = review_id_of(conn, queue_item_id, reviewer, up_to)
     source: dict[str, Any] = {"record_id": record.get("id"), "review_id": review_id}
     origin = generated_origin(record)
     if origin is not None:
         source["generated"] = origin
+    if trace is not None:
+        source["trace"] = trace
     return orjson.dumps(source).decode()
 
 
@@ -164,7 +275,7 @@ def reviewed(state: ReviewState) -> bool:
 
 
 def follow_review(
-    conn: Connection, item: Any, reviewer: str, state: ReviewState, *, now: str
+    conn: Connection, item: Any, reviewer: str, state: ReviewState, *, now: str, unit: str = "call"
 ) -> list[str]:
     """Bring the cases promoted from this review up to date with `state` (a new dataset
     version where one changed); returns the names of the datasets whose case changed."""
@@ -178,13 +289,13 @@ def follow_review(
     if not rows:
         return []
     record = load_record(conn, item.record_id)
-    content = case_from_review(record, state)
+    content, trace = case_of(conn, record, state, unit)
     changed: list[str] = []
     for row in rows:
         differs = {k: v for k, v in content.items() if getattr(row, k) != v}
         if not differs:  # (a note, say, is not part of the case)
             continue
-        differs["source"] = review_source(conn, item.id, record, reviewer)
+        differs["source"] = review_source(conn, item.id, record, reviewer, trace=trace)
         conn.execute(update(DATASET_ITEMS).where(DATASET_ITEMS.c.id == row.id).values(differs))
         refresh_item(conn, int(row.id), now=now)
         note = f"updated item {item_ref(row, row.dataset_name)} (its review changed)"
@@ -216,9 +327,10 @@ def promote_in(
     *,
     now: str,
     seconds: float | None = None,
+    unit: str = "call",
 ) -> PromoteResult:
-    """Promote the reviewer's current review of `item` (a queue_items row) inside `conn`'s
-    write transaction."""
+    """Promote the reviewer's current review of `item` (a queue_items row of a queue of `unit`)
+    inside `conn`'s write transaction."""
     name = dataset_name.strip()
     if not name:
         raise ReviewError("a dataset needs a name")
@@ -230,7 +342,7 @@ def promote_in(
     if seconds is not None:
         state.seconds = seconds
     event_id = insert_event(conn, item, reviewer, "promote", state, now=now)
-    return put_case(conn, item, reviewer, name, state, event_id, now=now)
+    return put_case(conn, item, reviewer, name, state, event_id, now=now, unit=unit)
 
 
 def put_case(
@@ -243,17 +355,18 @@ def put_case(
     *,
     now: str,
     note: str = "promoted 1 review",
+    unit: str = "call",
 ) -> PromoteResult:
     """Add the case made of `state` to dataset `name` (created when missing), or bring the one
     this review made there before back up to date; `event_id` is the event that put it there
     (undoing it takes a new case back out). `note` says what the new version holds."""
     dataset_id = ensure_dataset(conn, name, now=now)
     record = load_record(conn, item.record_id)
-    content = case_from_review(record, state)
+    content, trace = case_of(conn, record, state, unit)
     content.update(
         record_id=item.record_id,
         review_event_id=event_id,  # the handle undo uses
-        source=review_source(conn, item.id, record, reviewer, event_id),
+        source=review_source(conn, item.id, record, reviewer, event_id, trace),
         removed=False,
     )
     key = source_key(item.id, reviewer)
@@ -313,15 +426,17 @@ def unpromote_in(conn: Connection, promote_event_id: int, *, by: str | None = No
     return int(row.id)
 
 
-def promote(engine: Engine, queue_item_id: int, reviewer: str, dataset_name: str) -> PromoteResult:
-    """Promote `reviewer`'s current review of the queue item into `dataset_name` (created when
-    missing), committed before returning."""
+def promote(
+    engine: Engine, queue_item_id: int, reviewer: str, dataset_name: str, unit: str = "call"
+) -> PromoteResult:
+    """Promote `reviewer`'s current review of the queue item (of a queue of `unit`) into
+    `dataset_name` (created when missing), committed before returning."""
     with write_transaction(engine) as conn:
         query = select(QUEUE_ITEMS).where(QUEUE_ITEMS.c.id == queue_item_id).with_for_update()
         item = conn.execute(query).first()
         if item is None:
             raise ReviewError(f"no queue item {queue_item_id}")
-        return promote_in(conn, item, reviewer, dataset_name, now=stamp(utc_now()))
+        return promote_in(conn, item, reviewer, dataset_name, now=stamp(utc_now()), unit=unit)
 
 
 class PromotingSession(ReviewSession):
@@ -336,7 +451,7 @@ class PromotingSession(ReviewSession):
         return self.record(
             item,
             lambda conn, row, seconds, now: promote_in(
-                conn, row, self.reviewer, name, now=now, seconds=seconds
+                conn, row, self.reviewer, name, now=now, seconds=seconds, unit=self.queue.unit
             ),
         )
 
@@ -387,7 +502,7 @@ class PromotingSession(ReviewSession):
         return self._act(item, "drop", lambda s: replace(s, verdict="fail", skipped=False))
 
     def review_changed(self, conn: Connection, item: Any, state: ReviewState, now: str) -> None:
-        follow_review(conn, item, self.reviewer, state, now=now)
+        follow_review(conn, item, self.reviewer, state, now=now, unit=self.queue.unit)
 
     def datasets_of(self, item: ItemView | int) -> list[str]:
         """The datasets holding a case promoted from this reviewer's review of the item."""

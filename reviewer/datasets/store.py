@@ -34,7 +34,7 @@ from reviewer.datasets.items import (
     row_values,
 )
 from reviewer.datasets.promote import (
-    case_from_review,
+    case_of,
     ensure_dataset,
     generated_origin,
     review_source,
@@ -425,10 +425,10 @@ def bulk_promote(
             record = load_record(conn, event.record_id)
             if generated_origin(record) is not None and state.verdict != "pass":
                 continue  # a dropped generated case never enters a dataset
-            content = case_from_review(record, state)
+            content, trace = case_of(conn, record, state, queue.unit)
             content["record_id"] = event.record_id
             content["source"] = review_source(
-                conn, int(event.queue_item_id), record, event.reviewer, int(event.id)
+                conn, int(event.queue_item_id), record, event.reviewer, int(event.id), trace
             )
             existing = conn.execute(
                 select(
@@ -489,6 +489,23 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
+def _jsonl_cases(file: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line, decoded JSON, None) per line of a JSON lines file, or (line, None, reason)."""
+    for number, line in _lines(file):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
+            yield number, None, reason
+            continue
+        try:
+            yield number, orjson.loads(text), None
+        except orjson.JSONDecodeError as exc:
+            yield number, None, f"not valid JSON: {exc}"
+
+
 def import_items(
     engine: Engine,
     name: str,
@@ -496,8 +513,11 @@ def import_items(
     *,
     by: str | None = None,
     test_share: float = 0.2,
+    fmt: str = "jsonl",
 ) -> ImportSummary:
-    """Read a JSON lines file of canonical items into dataset `name` (created when missing).
+    """Read a JSON lines file of canonical items into dataset `name` (created when missing);
+    with `fmt` another tool's test cases (`reviewer.datasets.from_logs`: openai-evals samples,
+    promptfoo-results), each made a canonical item first.
 
     An item whose id the dataset has (an imported id, or `<name>/<row id>` of its own items) is
     updated (and restored when it was removed); an item without an id is matched by its content,
@@ -505,6 +525,10 @@ def import_items(
     Lines that are not valid items are rejected with their line and reason; the others are
     imported, all in one transaction, ending with one new version.
     """
+    from reviewer.datasets.from_logs import CASE_FORMATS, case_items
+
+    if fmt not in CASE_FORMATS:
+        raise DatasetError(f"unknown format {fmt!r}; known: {', '.join(CASE_FORMATS)}")
     file = Path(path)
     if not file.is_file():
         raise DatasetError(f"{path}: no such file")
@@ -519,25 +543,14 @@ def import_items(
         now = _now()
         dataset_id: int | None = None
         try:
-            for number, line in _lines(file):
-                if not line.strip():
-                    continue
+            cases = _jsonl_cases(file) if fmt == "jsonl" else case_items(file, fmt)
+            for number, raw, problem in cases:
                 summary.items += 1
-                try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    summary.rejected.append(
-                        (
-                            number,
-                            f"not UTF-8 text: byte 0x{line[exc.start]:02x} at column {exc.start + 1}",
-                        )
-                    )
+                if problem is not None:
+                    summary.rejected.append((number, problem))
                     continue
                 try:
-                    parsed = parse_item(orjson.loads(text))
-                except orjson.JSONDecodeError as exc:
-                    summary.rejected.append((number, f"not valid JSON: {exc}"))
-                    continue
+                    parsed = parse_item(raw)
                 except ItemError as exc:
                     summary.rejected.append((number, str(exc)))
                     continue

@@ -29,12 +29,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
 from reviewer.datasets.items import (
-    CONTENT_KEYS,
     DatasetError,
     content_from_row,
     content_hash,
     content_text,
     item_ref,
+    stored_content,
 )
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 from reviewer.store.events import stamp, utc_now
@@ -285,7 +285,7 @@ def iter_version_items(
             ).all()
         for item_id, ref, content in page:
             data = orjson.loads(content)
-            yield {"id": ref, **{k: data.get(k) for k in CONTENT_KEYS}}
+            yield {"id": ref, **stored_content(data)}
             last = int(item_id)
         if len(page) < batch:
             return

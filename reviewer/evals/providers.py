@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
-from reviewer.messages import Message, make, to_anthropic, to_openai, tool_call
+from reviewer.messages import Message, make, to_anthropic, to_openai, to_openai_tools, tool_call
 
 PROVIDERS = ("openai", "anthropic", "echo", "replay")
 DEFAULT_TIMEOUT = 60.0
@@ -260,15 +260,14 @@ _ANTHROPIC_ONLY = {"top_k", "stop_sequences", "thinking", "system"}
 
 
 def _openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+    """A prompt file's tools as OpenAI's (any logged shape: see `messages.to_openai_tools`);
+    those in OpenAI's shape already are sent exactly as written."""
+    out: list[dict[str, Any]] = []
     for t in tools:
-        if "input_schema" in t and "function" not in t:  # Anthropic shape
-            fn = {"name": t["name"], "parameters": t.get("input_schema") or {"type": "object"}}
-            if t.get("description"):
-                fn["description"] = t["description"]
-            out.append({"type": "function", "function": fn})
-        else:
+        if isinstance(t, dict) and t.get("type") == "function" and "function" in t:
             out.append(t)
+        else:
+            out.extend(to_openai_tools(t))
     return out
 
 
@@ -353,16 +352,25 @@ _NOT_PARAMS = frozenset(
 
 
 def _anthropic_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+    """A prompt file's tools as Anthropic's; those in Anthropic's shape already (and its
+    built-in tools) are sent exactly as written."""
+    out: list[dict[str, Any]] = []
     for t in tools:
-        fn = t.get("function") if t.get("type") == "function" else None
-        if isinstance(fn, dict):  # OpenAI shape
-            tool = {"name": fn["name"], "input_schema": fn.get("parameters") or {"type": "object"}}
-            if fn.get("description"):
-                tool["description"] = fn["description"]
-            out.append(tool)
-        else:
+        if isinstance(t, dict) and "input_schema" in t and "function" not in t:
             out.append(t)
+            continue
+        for tool in to_openai_tools(t):
+            fn = tool.get("function") if tool.get("type") == "function" else None
+            if not isinstance(fn, dict):
+                out.append(tool)
+                continue
+            converted = {
+                "name": fn["name"],
+                "input_schema": fn.get("parameters") or {"type": "object"},
+            }
+            if fn.get("description"):
+                converted["description"] = fn["description"]
+            out.append(converted)
     return out
 
 

@@ -22,9 +22,11 @@ class ParseContext:
     path: str
     line: int
     raw: str
-    #: custom_id -> request body of OpenAI Batch input lines seen so far
+    #: key -> what an earlier line remembered for joining: the request body of an OpenAI or
+    #: Anthropic Batch input line (by custom_id), an OpenAI Evals spec or sampling events
+    #: (keys `openai-evals:...`); a line remembering something is counted as skipped
     batch_requests: Callable[[str], dict[str, Any] | None] = lambda _cid: None
-    #: store an OpenAI Batch input line for later joining
+    #: remember something for later lines to join (stored, so kept across files and runs)
     remember_batch_request: Callable[[str, dict[str, Any]], None] = lambda _cid, _body: None
     #: options given on the command line (e.g. a mapping)
     options: dict[str, Any] = field(default_factory=dict)
@@ -60,8 +62,11 @@ class LogFormat:
     name: ClassVar[str] = ""
     #: "json" for JSON objects/lines, "csv" for CSV rows
     kind: ClassVar[str] = "json"
-    #: the reason given when an item's records have neither input, output nor error
-    empty_reason: ClassVar[str] = "no messages: the record has neither input messages nor an output"
+    #: the reason given when an item's records hold nothing worth keeping (`worth_keeping`)
+    empty_reason: ClassVar[str] = (
+        "nothing to import: the record has no messages, no output, no model, no token counts, "
+        "no time and no error"
+    )
 
     def detect(self, obj: Any) -> bool:
         raise NotImplementedError

@@ -33,7 +33,7 @@ from reviewer.ingest.reader import (
     open_source,
     sniff_kind,
 )
-from reviewer.records import TIMESTAMP_FORMAT
+from reviewer.records import NO_MESSAGES, TIMESTAMP_FORMAT, worth_keeping
 from reviewer.redact import (
     REDACTED,
     may_hold_credentials,
@@ -52,6 +52,9 @@ PARALLEL_CHUNK = 500
 
 ProgressFn = Callable[[str, int, int], None]
 _RAW = RECORD_COLUMNS.index("raw")
+_MESSAGES = RECORD_COLUMNS.index("messages")
+_OUTPUT = RECORD_COLUMNS.index("output")
+_KIND = RECORD_COLUMNS.index("kind")
 
 
 @dataclass
@@ -66,6 +69,12 @@ class FileReport:
     duplicates: int = 0
     rejected: int = 0
     skipped: int = 0
+    #: LLM calls without content (no messages, no output), counted in `records` too
+    without_content: int = 0
+    #: batch request lines kept to be joined with their results, counted in `skipped` too
+    batch_requests: int = 0
+    #: why nothing (or not everything) of the file became records, when that needs saying
+    reason: str | None = None
 
 
 @dataclass
@@ -93,8 +102,11 @@ class ImportReport:
     def to_dict(self) -> dict[str, Any]:
         totals = {
             k: self.total(k)
-            for k in ("lines", "records", "imported", "duplicates", "rejected", "skipped")
-        }
+            for k in (
+                "lines", "records", "imported", "duplicates", "rejected", "skipped",
+                "without_content",
+            )
+        }  # fmt: skip
         return {
             "import_id": self.import_id,
             "seconds": round(self.seconds, 3),
@@ -102,6 +114,24 @@ class ImportReport:
             "files": [asdict(f) for f in self.files],
             "rejections": [asdict(r) for r in self.rejections],
         }
+
+
+def explain_batch_inputs(report: ImportReport) -> None:
+    """Say why a batch input file imported nothing: its lines are requests, kept to be joined
+    with the results of the batch's output file, and none was imported with it."""
+    for rep in report.files:
+        if not rep.batch_requests or rep.records:
+            continue
+        joined = any(o is not rep and o.format == rep.format and o.records for o in report.files)
+        if joined:
+            continue
+        n = rep.batch_requests
+        lines = "the line is a batch request" if n == 1 else f"the {n} lines are batch requests"
+        rep.reason = (
+            f"{lines}, kept to be joined with their results, and no batch output was imported "
+            f"with them: import it together with the batch's output file: "
+            f"reviewer import {rep.path} output.jsonl"
+        )
 
 
 def now_text() -> str:
@@ -240,6 +270,7 @@ class Importer:
 
         rebuild_traces(self.engine, self.report.import_id)
         self.report.seconds = (datetime.now(UTC) - started).total_seconds()
+        explain_batch_inputs(self.report)
         with Session(self.engine) as session:
             stored = session.get(ImportRun, self.report.import_id)
             if stored is not None:
@@ -268,8 +299,16 @@ class Importer:
         # OpenAI Batch input {custom_id, method, url, body}; Anthropic batch requests {custom_id, params}
         return ("body" in obj and "method" in obj) or isinstance(obj.get("params"), dict)
 
-    def _items(self, kind: str, stream: Any) -> Iterator[tuple[str, Item]]:
-        if kind == "binary":
+    def _items(self, kind: str, stream: Any, source: Source) -> Iterator[tuple[str, Item]]:
+        if kind == "zip":
+            if source.file is None:
+                yield "json", Item(1, b"", error="a zip archive on standard input: give its path")
+                return
+            from reviewer.ingest.formats.inspect_ai import iter_eval_archive
+
+            for item in iter_eval_archive(source.file, MAX_DOCUMENT_BYTES):
+                yield "json", item
+        elif kind == "binary":
             head = stream.peek(256)[:256]
             yield (
                 "json",
@@ -297,6 +336,8 @@ class Importer:
     def _kind_of(source: Source, stream: Any) -> str:
         try:
             head = stream.peek(8192)[:8192]
+            if head[:4] == b"PK\x03\x04":
+                return "zip"  # an Inspect .eval log
             # Binary when a NUL byte is there and no line looks like JSON; else a NUL rejects
             # only its own line.
             if b"\x00" in head and not any(
@@ -327,8 +368,13 @@ class Importer:
         import_id = self.report.import_id
         try:
             kind = self._kind_of(source, stream)
-            items = self._items(kind, stream)
-            if self.workers > 0 and total >= self.parallel_min_bytes and kind == "jsonl":
+            items = self._items(kind, stream, source)
+            if (
+                self.workers > 0
+                and total >= self.parallel_min_bytes
+                and kind == "jsonl"
+                and not _joins_within_file(stream)
+            ):
                 self._import_parallel(path, items, writer, counter, total)
                 return
             for n, (kind, item) in enumerate(items):
@@ -359,12 +405,19 @@ class Importer:
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             for row in outcome.rows:
+                if (
+                    row[_OUTPUT] is None
+                    and row[_MESSAGES] in (None, NO_MESSAGES)
+                    and row[_KIND] in (None, "llm")  # a tool or agent step has no messages
+                ):
+                    rep.without_content += 1
                 if row[_RAW] is None:  # from a parsing worker: the raw text is the line
                     row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
                 writer.add_row(row, rep)
             return
         rep.skipped += 1  # no LLM call of its own
         if isinstance(outcome, BatchRequest):  # kept for joining with its result
+            rep.batch_requests += 1
             self._batch_cache[outcome.custom_id] = orjson.loads(outcome.body)
             writer.add_batch_request(outcome.custom_id, path, item.line, outcome.body)
 
@@ -435,9 +488,24 @@ class Importer:
         return orjson.loads(row[0]) if row and row[0] else None
 
 
+def _joins_within_file(stream: Any) -> bool:
+    """Whether the file's lines join with earlier lines of the same file (an OpenAI Evals run
+    log: a match event with its sampling event), so they are parsed in order in this process."""
+    from reviewer.ingest.formats.openai_evals import is_event, is_spec
+
+    try:
+        first = stream.peek(1 << 16)[: 1 << 16].split(b"\n", 1)[0]
+        obj = orjson.loads(first)
+    except Exception:
+        return False
+    return is_spec(obj) or is_event(obj)
+
+
 def usable_records(records: list[Any]) -> list[Any]:
-    """The records worth keeping: those with input messages, an output or an error."""
-    return [r for r in records if r.messages or r.output is not None or r.error]
+    """The records worth keeping: every step that is not an LLM call, the LLM calls with input
+    messages, an output or an error, and those without content that still name the model or
+    give tokens, time, latency or cost."""
+    return [r for r in records if worth_keeping(r)]
 
 
 def parse_item(

@@ -33,6 +33,7 @@ LOG_SUFFIXES = (
     ".json.gz",
     ".csv.gz",
     ".ndjson.gz",
+    ".eval",
 )
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 #: A gzip file may expand to this many times its compressed size (at least GUNZIP_FLOOR bytes)

@@ -1,5 +1,6 @@
 """Insights: satisfaction, reviewer verdicts, failure themes, latency, tokens and cost over
-time, and how well the themes are covered by dataset items and evals (`metrics`)."""
+time, and how well the themes are covered by dataset items and evals (`metrics`); steps, tokens,
+cost, tool errors and marked steps per agent trace (`traces`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,19 @@ from reviewer.insights.metrics import (
     insights,
     record_ids_for,
 )
+from reviewer.insights.traces import MarkedRow, ToolRow, TraceBucket, TraceInsights
 
 __all__ = [
     "Bucket",
     "CoverageRow",
     "Insights",
     "InsightsError",
+    "MarkedRow",
     "Series",
     "ThemeTrend",
+    "ToolRow",
+    "TraceBucket",
+    "TraceInsights",
     "insights",
     "record_ids_for",
 ]

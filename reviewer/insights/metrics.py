@@ -5,12 +5,15 @@ or queue:
 
 - user satisfaction from the logged feedback (a score of 0.5 or more is positive), with its
   count, and the reviewers' verdicts (current complete reviews: pass or fail), with theirs;
-- records, errors and the error rate, latency p50/p95 (linear interpolation between ranks, as
-  eval summaries compute them), tokens and cost;
+- records (LLM calls: the other steps of agent traces are counted per trace), errors and the
+  error rate, latency p50/p95 (linear interpolation between ranks, as eval summaries compute
+  them), tokens and cost;
 - the failure themes of the current reviews, per bucket (by the reviewed record's timestamp);
 - theme coverage: per theme, the current reviews carrying it, the dataset items carrying it and
   the pass rate of the latest finished eval run of each dataset on those items; a theme with
-  reviews and no dataset item is a gap.
+  reviews and no dataset item is a gap;
+- per agent trace, over the same periods (`reviewer.insights.traces`): steps, tokens and cost
+  per trace, tool error rate per tool, the kinds of step where failing traces went wrong.
 
 Records are bucketed by their timestamp (fixed-width UTC text, so a day is its first ten
 characters); records without a timestamp are left out. Weeks start on Monday. The figures are
@@ -25,10 +28,10 @@ Everything returned is made of dataclasses whose `to_dict()` is JSON-ready.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from sqlalchemy import (
@@ -57,6 +60,9 @@ from reviewer.store.events import (
     RECORDS,
     is_latest,
 )
+
+if TYPE_CHECKING:
+    from reviewer.insights.traces import TraceInsights
 
 __all__ = [
     "BUCKETS",
@@ -184,6 +190,9 @@ class Insights:
     series: list[Series] = field(default_factory=list)
     themes: list[ThemeTrend] = field(default_factory=list)
     coverage: list[CoverageRow] = field(default_factory=list)
+    # the figures per trace (`reviewer.insights.traces`); None without agent traces or trace
+    # reviews in the period
+    traces: TraceInsights | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -195,6 +204,7 @@ class Insights:
             "series": [s.to_dict() for s in self.series],
             "themes": [t.to_dict() for t in self.themes],
             "coverage": [c.to_dict() for c in self.coverage],
+            "traces": self.traces.to_dict() if self.traces is not None else None,
         }
 
 
@@ -372,12 +382,17 @@ def insights(
     since: str | date | datetime | None = None,
     until: str | date | datetime | None = None,
     now: datetime | None = None,
+    trace_queues: Collection[str] = (),
 ) -> Insights:
     """The figures over `bucket` periods, split `by` model, prompt version or queue (one series
     `all` when None), from `since` (inclusive) to `until` (exclusive; a date alone: the end of
     that day), both ISO dates/times or durations back from `now` (7d, 12h). Without them the
     range runs from the first to the last record. Every period in range is listed, empty ones
-    with zeros and None. Theme coverage is over all time."""
+    with zeros and None. Theme coverage is over all time. The call figures count LLM calls (the
+    other steps of a trace are in `traces`, over the same periods, not split; `trace_queues`
+    names the `unit: trace` queues whose reviews are trace reviews)."""
+    from reviewer.insights.traces import collect
+
     _check(bucket, by)
     now = now or datetime.now(UTC)
     lo, hi = _resolve(since, now, end=False), _resolve(until, now, end=True)
@@ -404,7 +419,12 @@ def insights(
         if key_expr is not None:
             cols.insert(0, key_expr.label("key"))
             group.insert(0, key_expr)
-        query = select(*cols).select_from(_records_from(by)).where(*conds).group_by(*group)
+        query = (
+            select(*cols)
+            .select_from(_records_from(by))
+            .where(*conds, RECORDS.c.kind == "llm")  # calls; the other steps are per trace
+            .group_by(*group)
+        )
         for row in conn.execute(query):
             acc = _Acc()
             acc.records = int(row.n)
@@ -445,8 +465,9 @@ def insights(
             .where(*conds, is_latest(e), e.c.themes.is_not(None))
         ).all()
         result.coverage = _coverage(conn)
+        trace_figures = collect(conn, lo, hi, trace_queues)
 
-    days = sorted({d for _, d in per_day} | {str(r.day) for r in theme_rows})
+    days = sorted({d for _, d in per_day} | {str(r.day) for r in theme_rows} | trace_figures.days())
     first = bucket_start_of(lo[:10], bucket) if lo else (days[0] if days else None)
     last = _last_day(hi) if hi else (days[-1] if days else None)
     if first is None and last is not None:
@@ -487,6 +508,7 @@ def insights(
         (ThemeTrend(theme, sum(counts), counts) for theme, counts in trends.items()),
         key=lambda t: (-t.total, t.theme),
     )
+    result.traces = trace_figures.build(result.buckets, bucket)
     return result
 
 
@@ -631,7 +653,8 @@ def record_ids_for(
             query = select(RECORDS.c.id, RECORDS.c.timestamp).select_from(
                 _records_from(by if key_expr is not None else None)
             )
-            rows: list[Any] = list(conn.execute(query.where(*conds).distinct()))
+            calls = RECORDS.c.kind == "llm"  # a period's calls, as counted in its figures
+            rows: list[Any] = list(conn.execute(query.where(*conds, calls).distinct()))
         else:
             theme_conds = [is_latest(e), e.c.themes.is_not(None)]
             query = (
@@ -715,4 +738,9 @@ def format_lines(result: Insights) -> list[str]:
             )
     else:
         lines.append("coverage: no themes yet")
+    if result.traces is not None:
+        from reviewer.insights.traces import format_trace_lines
+
+        lines.append("")
+        lines.extend(format_trace_lines(result.traces))
     return lines

@@ -5,7 +5,8 @@ scripts, fonts, images or links, so it opens offline and can be mailed or attach
 ticket. Every piece of text that came from logs, reviewers or the workspace is escaped.
 
 `render_report` works on the plain dict `reviewer.insights.metrics.Insights.to_dict()`
-returns (buckets, series, themes, coverage); `write_report` computes it and writes the file.
+returns (buckets, series, themes, coverage, and traces: no trace section when None);
+`write_report` computes it and writes the file.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ CHARTS = {
     "chart-pass-rate": "Reviewer pass rate over time (share of current reviews with a pass verdict)",
     "chart-volume": "Records and errors per period",
     "chart-latency": "Latency p50 and p95 per period (milliseconds)",
+}
+
+#: The charts of the trace section (shown when the workspace has agent traces or trace reviews).
+TRACE_CHARTS = {
+    "chart-trace-steps": "Steps per trace: p50, p95 and max per period",
+    "chart-trace-tokens": "Tokens per trace (input + output): p50 and p95 per period",
+    "chart-trace-cost": "Cost per trace (USD): p50 and p95 per period",
 }
 
 # chart geometry (SVG user units)
@@ -418,6 +426,133 @@ def _coverage_rows(coverage: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _trace_section(traces: dict[str, Any], labels: Sequence[str]) -> list[str]:
+    """The figures per agent trace: three charts over the periods, the totals, the tool error
+    rate per tool and where failing traces went wrong."""
+    buckets = list(traces.get("buckets") or [])
+    colours = PALETTE
+
+    def values(field: str) -> list[Any]:
+        return [b.get(field) for b in buckets]
+
+    def chart(chart_id: str, lines: list[dict[str, Any]], ticks: Any, shown: Any) -> str:
+        title = TRACE_CHARTS[chart_id]
+        return (
+            "<figure>"
+            + line_chart(chart_id, title, labels, lines, tick_format=ticks, value_format=shown)
+            + f"<figcaption>{esc(title)}</figcaption></figure>"
+        )
+
+    def pair(field: str) -> list[dict[str, Any]]:
+        return [
+            {"name": "p50", "colour": colours[0], "values": values(f"{field}_p50")},
+            {"name": "p95", "colour": colours[0], "dashed": True, "values": values(f"{field}_p95")},
+        ]
+
+    def usd_tick(v: float) -> str:
+        return f"${v:g}"
+
+    t = traces.get("totals") or {}
+    totals = (
+        "<tr>"
+        f'<td class="num">{fmt_int(t.get("traces"))}</td>'
+        f'<td class="num">{_fmt_steps(t.get("steps_p50"))} / {_fmt_steps(t.get("steps_p95"))} / '
+        f"{fmt_int(t.get('steps_max'))}</td>"
+        f'<td class="num">{fmt_int(t.get("tokens_p50"))} / {fmt_int(t.get("tokens_p95"))}</td>'
+        f'<td class="num">{fmt_int(t.get("tokens"))}</td>'
+        f'<td class="num">{fmt_cost(t.get("cost_p50"))} / {fmt_cost(t.get("cost_p95"))}</td>'
+        f'<td class="num">{fmt_cost(t.get("cost_usd"))}</td>'
+        f'<td class="num">{fmt_int(t.get("tool_errors"))} of {fmt_int(t.get("tool_calls"))} '
+        f'<span class="n">{fmt_pct(t.get("tool_error_rate"))}</span></td>'
+        f'<td class="num">{fmt_int(t.get("reviews_fail"))} of {fmt_int(t.get("reviews_n"))}</td>'
+        f'<td class="num">{fmt_int(t.get("marked"))}</td>'
+        "</tr>"
+    )
+    tool_rows = []
+    for index, tool in enumerate(traces.get("tools") or []):
+        name = str(tool.get("name"))
+        tool_rows.append(
+            "<tr>"
+            f'<th scope="row">{esc(name)}</th>'
+            f'<td class="num">{fmt_int(tool.get("calls"))}</td>'
+            f'<td class="num">{fmt_int(tool.get("errors"))}</td>'
+            f'<td class="num">{fmt_pct(tool.get("error_rate"))}</td>'
+            f"<td>{sparkline(f'spark-tool-{index}', f'Errors of {name} per period', tool.get('errors_per_bucket') or [])}</td>"
+            "</tr>"
+        )
+    marked_rows = []
+    for group, rows in (("kind", "marked_kinds"), ("tool", "marked_tools")):
+        for index, row in enumerate(traces.get(rows) or []):
+            key = str(row.get("key"))
+            spark = sparkline(
+                f"spark-marked-{group}-{index}",
+                f"Failing traces marked at a {group} {key} per period",
+                row.get("per_bucket") or [],
+            )
+            marked_rows.append(
+                f'<tr><td>{group}</td><th scope="row">{esc(key)}</th>'
+                f'<td class="num">{fmt_int(row.get("total"))}</td><td>{spark}</td></tr>'
+            )
+    return [
+        '<section id="traces"><h2>Traces</h2>',
+        '<p class="note">Agent runs (a trace with a step that is not an LLM call, or several '
+        "steps under one trace id; chat sessions are left out) by the day they started; tool "
+        "steps by their own time; trace reviews by the reviewed trace's time.</p>",
+        chart(
+            "chart-trace-steps",
+            [
+                *pair("steps"),
+                {"name": "max", "colour": colours[1], "values": values("steps_max")},
+            ],
+            _fmt_num,
+            _fmt_steps,
+        ),  # fmt: skip
+        chart("chart-trace-tokens", pair("tokens"), _fmt_num, fmt_int),
+        chart("chart-trace-cost", pair("cost"), usd_tick, fmt_cost),
+        _table(
+            [
+                ("traces", "num"),
+                ("steps p50 / p95 / max", "num"),
+                ("tokens p50 / p95", "num"),
+                ("tokens", "num"),
+                ("cost p50 / p95", "num"),
+                ("cost", "num"),
+                ("tool errors", "num"),
+                ("failed reviews", "num"),
+                ("marked steps", "num"),
+            ],
+            [totals],
+            "table-trace-totals",
+        ),
+        "<h2>Tool error rate per tool</h2>",
+        _table(
+            [
+                ("tool", ""),
+                ("calls", "num"),
+                ("errors", "num"),
+                ("rate", "num"),
+                ("errors per period", ""),
+            ],
+            tool_rows or ['<tr><td colspan="5">no tool calls in this period</td></tr>'],
+            "table-tools",
+        ),
+        "<h2>Where failing traces went wrong</h2>",
+        '<p class="note">The step a reviewer marked on a failing trace, by its kind and, for '
+        "tools, by name.</p>",
+        _table(
+            [("by", ""), ("step", ""), ("failing traces", "num"), ("per period", "")],
+            marked_rows or ['<tr><td colspan="4">no failing trace review marked a step</td></tr>'],
+            "table-marked",
+        ),
+        "</section>",
+    ]
+
+
+def _fmt_steps(value: Any) -> str:
+    f = _num(value)
+    return "–" if f is None else f"{f:g}" if f == int(f) else f"{f:.1f}"
+
+
 _CSS = """
 :root { color-scheme: light; --fg:#1d2329; --muted:#5b6670; --line:#d9dee3; --bg:#ffffff;
   --soft:#f4f6f8; --gap:#fff1e6; --gapfg:#a04000; }
@@ -643,6 +778,7 @@ def render_report(
             "table-coverage",
         ),
         "</section>",
+        *(_trace_section(data["traces"], labels) if data.get("traces") else []),
         "</main>",
         f"<footer>Made by reviewer on {esc(generated_at)}. This file is self-contained: it "
         "loads nothing from the network.</footer>",

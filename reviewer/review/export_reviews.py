@@ -7,7 +7,13 @@ A line (JSONL) is one reviewer's current review of one queue item (its latest ev
      "reviewer": "ana", "verdict": "fail" | "pass" | null, "scores": {"helpful": 2},
      "themes": ["invented-policy"], "note": "..." | null, "corrected": "..." | null,
      "skipped": false, "complete": true, "seconds": 31.5, "created_at": "2026-11-20T09:00:00.000Z",
+     "trace_id": "..." | null, "step_id": "..." | null, "step_notes": {"step record id": "note"},
      "record": {the canonical record: id, timestamp, source, model, messages, output, ...}}
+
+`trace_id` is the trace the reviewed record belongs to (its trace id, else `session:` and its
+session id); a review of a trace (a `unit: trace` queue, whose items are the traces' anchors)
+adds `step_id`, the step it marked as where the trace went wrong, and `step_notes`, its notes
+on single steps.
 
 `review_id` is the event id (for a current review, that of its latest event); with `history`
 each line also has `action` (verdict, score, themes, note, correct, skip, undo, promote) and
@@ -33,10 +39,12 @@ from reviewer.redact import redact_value
 from reviewer.store.events import EVENTS, RECORDS, is_latest
 from reviewer.store.records import export_dict
 from reviewer.store.schema import RECORD_COLUMNS
+from reviewer.store.traces import trace_key
 
 REVIEW_KEYS = (
     "review_id", "queue", "queue_item_id", "record_id", "reviewer", "verdict", "scores", "themes",
-    "note", "corrected", "skipped", "complete", "seconds", "created_at",
+    "note", "corrected", "skipped", "complete", "seconds", "created_at", "trace_id", "step_id",
+    "step_notes",
 )  # fmt: skip
 HISTORY_KEYS = ("action", "undoes")
 #: The record's columns in CSV (paths into the canonical record; `record_id` is already there).
@@ -61,6 +69,8 @@ def _is_empty(row: Any) -> bool:
         and not row.note
         and not row.corrected
         and not row.skipped
+        and not getattr(row, "step_id", None)
+        and not getattr(row, "step_notes", None)
     )
 
 
@@ -81,6 +91,9 @@ def review_dict(row: Any, record: dict[str, Any], history: bool = False) -> dict
         "complete": bool(row.complete),
         "seconds": float(row.seconds or 0.0),
         "created_at": row.created_at,
+        "trace_id": trace_key(record.get("trace_id"), record.get("session_id")),
+        "step_id": getattr(row, "step_id", None),
+        "step_notes": _loads(getattr(row, "step_notes", None), {}),
     }
     if history:
         out["action"] = row.action

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, true
 
-from reviewer.records import MADE_HERE_FORMATS
+from reviewer.records import MADE_HERE_FORMATS, NO_MESSAGES
 from reviewer.review.queues import QueueFilter
 from reviewer.review.where import (
     contains_text,
@@ -48,6 +48,8 @@ def filter_clause(
         conds.append(c.timestamp < parse_when(f.until).resolve(now, end_of_day=True))
     if f.has_error is not None:
         conds.append(c.error.is_not(None) if f.has_error else c.error.is_(None))
+    if f.content != "any":
+        conds.append(content_clause(f.content == "with"))
     bounds: list[tuple[Any, Any, Any]] = [
         (c.latency_ms, f.min_latency_ms, f.max_latency_ms),
         (c.input_tokens, f.min_input_tokens, f.max_input_tokens),
@@ -141,6 +143,20 @@ def _trace_clause(f: QueueFilter, now: datetime) -> ColumnElement[bool]:
     if conds:
         anchors = anchors.where(and_(*conds))
     return rt.c.id.in_(anchors)
+
+
+def content_clause(with_content: bool) -> ColumnElement[bool]:
+    """Records with content (input messages or an output), or without (`with_content` False).
+
+    Read from the columns as stored (no messages is the text `[]`, no output NULL): two plain
+    comparisons, no JSON parsing, cheap beside the other conditions on any table size (and a
+    sync with nothing changed only looks at the newly imported records, by import id)."""
+    c = records_table().c
+    no_messages = or_(c.messages.is_(None), c.messages == NO_MESSAGES)
+    without = and_(c.output.is_(None), no_messages)
+    if with_content:
+        return or_(c.output.is_not(None), and_(c.messages.is_not(None), c.messages != NO_MESSAGES))
+    return without
 
 
 def field_expression(name: str) -> ColumnElement[Any]:

@@ -12,6 +12,8 @@ filter:                      # all conditions combined with AND
   since: 2026-11-01          # ISO date/time, or a duration back from now: 7d, 12h, 30m (from it on)
   until: 2026-11-20          # before it; a date alone means to the end of that day
   has_error: false
+  content: with              # with (default) | without | any: records without content (no
+                             # messages, no output: logged with prompt storage off) stay out
   min_latency_ms: 5000       # also max_latency_ms, min/max_input_tokens, min/max_output_tokens
   metadata: {endpoint: support-chat}   # a value, a list (any of them) or null (missing);
                              # a dotted key is the flat key, else the nested path
@@ -51,6 +53,7 @@ ORDERS = ("newest", "oldest", "random", "slowest")
 #: filter keys that only a `unit: trace` queue has
 TRACE_FILTERS = ("min_steps", "max_steps", "tool", "has_tool_error", "min_cost_usd", "max_cost_usd")
 FEEDBACK = ("negative", "positive", "none", "any")
+CONTENT = ("with", "without", "any")
 
 
 class QueueFileError(Exception):
@@ -163,6 +166,7 @@ class QueueFilter(_Strict):
     since: str | None = None
     until: str | None = None
     has_error: bool | None = None
+    content: Literal["with", "without", "any"] = "with"
     min_latency_ms: SqlFloat | None = None
     max_latency_ms: SqlFloat | None = None
     min_input_tokens: SqlInt | None = None

@@ -66,7 +66,8 @@ def _upgrade_5(conn: Connection) -> None:
     """Schema 5, agent traces: each record is a step (its parent, kind, name, and a tool's or
     retriever's inputs and outputs); a chat log's session is a trace; the `traces` table (new)
     is filled from the records already there. Every stored record was an LLM call. A review
-    may mark the step of a trace where it went wrong, and carry notes on single steps."""
+    may mark the step of a trace where it went wrong, and carry notes on single steps. A dataset
+    item keeps the tool definitions its model was offered."""
     _add_column(conn, "records", "parent_id", "VARCHAR")
     _add_column(conn, "records", "kind", "VARCHAR NOT NULL DEFAULT 'llm'")
     _add_column(conn, "records", "name", "VARCHAR")
@@ -75,6 +76,7 @@ def _upgrade_5(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_records_session_id ON records (session_id)"))
     _add_column(conn, "review_events", "step_id", "VARCHAR")
     _add_column(conn, "review_events", "step_notes", "TEXT")
+    _add_column(conn, "dataset_items", "tools", "TEXT")
     from reviewer.store.traces import rebuild_traces
 
     rebuild_traces(conn)

@@ -17,7 +17,7 @@ def _loads(value: str | None) -> Any:
 
 def _message(m: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"role": m.get("role"), "content": m.get("content", "")}
-    for key in ("tool_calls", "tool_call_id", "name", "parts"):
+    for key in ("tool_calls", "tool_call_id", "name", "parts", "error"):
         if m.get(key):
             out[key] = m[key]
     return out

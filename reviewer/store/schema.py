@@ -280,6 +280,7 @@ class DatasetItem(SQLModel, table=True):
     record_id: str | None = Field(default=None, foreign_key="records.id")
     review_event_id: int | None = None
     messages: str | None = _text()  # JSON: the input conversation
+    tools: str | None = _text()  # JSON: the tool definitions offered (OpenAI's shape); None: none
     vars: str | None = _text()  # JSON object of template variables
     expected: str | None = _text()
     assertions: str | None = _text()  # JSON list of {type, value}

@@ -185,6 +185,11 @@ def _steps_of(conn: Connection, keys: list[str]) -> dict[str, list[dict[str, Any
     return found
 
 
+def trace_steps(conn: Connection, key: str) -> list[dict[str, Any]]:
+    """The steps of trace `key` (dicts of STEP_COLUMNS), in no particular order."""
+    return _steps_of(conn, [key])[key]
+
+
 def _chunks(values: Iterable[str], size: int = _CHUNK) -> Iterator[list[str]]:
     chunk: list[str] = []
     for value in values:

@@ -129,5 +129,10 @@ async def test_export_from_the_app(workspace, ws_engine):
         status = str(dialog.query_one("#export-status").render())
         assert "1 item written (1 skipped: 1 no expected answer)" in status
     (line,) = [orjson.loads(x) for x in (workspace / path).read_bytes().splitlines()]
-    assert set(line) == {"messages"}
+    assert set(line) == {"messages", "tools"}  # the logged call offered tools
+    assert [t["function"]["name"] for t in line["tools"]] == [
+        "lookup_order",
+        "check_stock",
+        "create_return",
+    ]
     assert line["messages"][-1]["role"] == "assistant" and line["messages"][-1]["content"]

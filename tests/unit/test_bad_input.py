@@ -83,15 +83,10 @@ def test_gzip_whole_is_read(engine, tmp_path):
     assert (report.total("imported"), report.total("rejected")) == (2, 0)
 
 
-def test_record_with_no_messages(engine, tmp_path):
+def test_record_with_nothing_worth_keeping(engine, tmp_path):
     empty = {
-        "request": {"model": "gpt-4o", "messages": []},
-        "response": {
-            "object": "chat.completion",
-            "id": "chatcmpl-e",
-            "model": "gpt-4o",
-            "choices": [],
-        },
+        "request": {"messages": []},
+        "response": {"object": "chat.completion", "id": "chatcmpl-e", "choices": []},
     }
     path = tmp_path / "log.jsonl"
     path.write_bytes(good_line(1) + orjson.dumps(empty) + b"\n" + good_line(2))
@@ -99,7 +94,10 @@ def test_record_with_no_messages(engine, tmp_path):
     assert (report.total("imported"), report.total("rejected")) == (2, 1)
     (bad,) = rejects(engine)
     assert (bad["line"], bad["format"]) == (2, "openai-chat")
-    assert bad["reason"] == "no messages: the record has neither input messages nor an output"
+    assert bad["reason"] == (
+        "nothing to import: the record has no messages, no output, no model, no token counts, "
+        "no time and no error"
+    )
     assert good_ids(engine) == {"chatcmpl-1", "chatcmpl-2"}
 
 

@@ -113,6 +113,7 @@ def test_the_d_key_promotes_the_canonical_item_once(engine, tmp_path):
         "split": assign_split(f"{ids[0]}:ana"),
         "source": {"record_id": "chatcmpl-q0", "review_id": verdict_id},
         "output": answer(0),
+        "tools": [],
         "row_id": first.item_id,
         "removed": False,
     }
@@ -324,6 +325,7 @@ def test_parse_item_fills_defaults_and_normalises():
         "split": None,
         "source": None,
         "output": {"role": "assistant", "content": "the answer"},
+        "tools": [],
     }
 
 
@@ -420,7 +422,7 @@ def test_import_round_trip_into_a_new_workspace(engine, tmp_path):
             fh.write(orjson.dumps(item) + b"\n")
     written = [orjson.loads(line) for line in exported.read_bytes().splitlines()]
     assert len(written) == info.item_count == 3
-    assert written[2] == {**FAQ, "assertions": [
+    assert written[2] == {**FAQ, "tools": [], "assertions": [
         {"type": "not_contains", "value": "yes"}, {"type": "is_json", "value": None},
     ]}  # fmt: skip
     assert written == plain(dataset_items(engine, "regressions"))
@@ -497,7 +499,7 @@ def test_bad_import_lines_are_reported_and_the_good_ones_imported(engine, tmp_pa
         (5, 'messages: the input conversation, a non-empty list of {"role", "content"} objects, not an empty list'),
         (6, "messages[0].role: one of system, user, assistant, tool, not 'robot'"),
         (7, "assertions[0].value: the regex does not compile: missing ), unterminated subpattern at position 0"),
-        (8, "unknown key 'expectd' (an item has id, messages, vars, expected, assertions, themes, scores, split, source, output)"),
+        (8, "unknown key 'expectd' (an item has id, messages, vars, expected, assertions, themes, scores, split, source, output, tools)"),
         (9, "split: train or test (or leave it out), not 'dev'"),
         (10, "not UTF-8 text: byte 0xe9 at column 47"),
         (11, "id 'ok-1' is also on line 1: ids must be different"),

@@ -81,6 +81,9 @@ def test_current_reviews_with_their_records(engine, tmp_path):
         "complete": True,
         "seconds": 12.5,
         "created_at": stamp(T0 + timedelta(seconds=12.5)),
+        "trace_id": None,
+        "step_id": None,
+        "step_notes": {},
     }
     record = first["record"]
     assert record["id"] == "chatcmpl-q0" and record["model"] == "gpt-4o-mini"

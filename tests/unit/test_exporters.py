@@ -528,6 +528,7 @@ def test_hf_folder_with_splits_and_a_dataset_card(tmp_path):
         "scores",
         "record_id",
         "review_id",
+        "tools",
     ]
     assert info["features"] == HF_FEATURES
     assert "# support-regressions (version 3)" in (folder / "README.md").read_text()

@@ -21,7 +21,8 @@ def by_id(engine) -> dict[str, dict]:
 
 
 # file, generations, one generation's id, model, provider, (input tokens, output tokens),
-# its first input message (role, text), its output text, its output tool call names
+# its first input message (role, text), its output text, its output tool call names; the
+# records are the trace's root step, the generations and the other observations (steps)
 REAL = [
     (
         "pydantic-ai-2025-06-06.trace.json", 1, "5cb389a3bdd21a6e", "gpt-4o", "openai", (31, 96),
@@ -72,15 +73,19 @@ def test_real_trace_downloads(
 ):
     report = run_import(engine, TRACES / name)
     assert report.total("rejected") == 0 and rejects(engine) == []
+    data = json.loads((TRACES / name).read_text())
+    steps = len(data["observations"]) + 1  # the trace itself is the root step
     assert (report.total("lines"), report.total("records"), report.total("skipped")) == (
         1,
-        count,
+        steps,
         0,
     )
-    data = json.loads((TRACES / name).read_text())
     generations = [o for o in data["observations"] if o["type"] == "GENERATION"]
+    assert len(generations) == count
     rows = by_id(engine)
-    assert sorted(rows) == sorted(o["id"] for o in generations)
+    llm = sorted(i for i, r in rows.items() if r["kind"] == "llm")
+    assert llm == sorted(o["id"] for o in generations)
+    assert report.total("without_content") == 0  # steps carry inputs and outputs instead
     r = rows[gen_id]
     assert r["source_format"] == "langfuse"
     assert r["model"] == model and r["provider"] == provider
@@ -96,7 +101,7 @@ def test_real_trace_downloads(
 
 def test_pydantic_ai_trace_fields_cost_and_corrections(engine):
     run_import(engine, TRACES / "pydantic-ai-2025-06-06.trace.json")
-    (r,) = records(engine)
+    (r,) = records(engine, "kind = 'llm'")
     assert r["timestamp"] == "2025-06-06T14:40:28.562000Z"
     assert r["latency_ms"] == 4794.0
     assert r["cost_usd"] == pytest.approx(0.0010375)
@@ -237,8 +242,8 @@ def test_python_repr_trace_fields_user_feedback_and_error(engine, tmp_path):
     path = tmp_path / "repr.trace.json"
     path.write_text(json.dumps(data))
     report = run_import(engine, path)
-    assert report.total("rejected") == 0 and report.total("records") == 1
-    (r,) = records(engine)
+    assert report.total("rejected") == 0 and report.total("records") == 4  # root, 2 spans, 1 call
+    (r,) = records(engine, "kind = 'llm'")
     assert r["metadata"]["tags"] == ["dev", "pydantic-ai"]
     assert r["user_id"] == "user_123" and r["session_id"] is None
     assert r["metadata"]["email"] == "user@langfuse.com" and "release" not in r["metadata"]
@@ -249,7 +254,7 @@ def test_python_repr_trace_fields_user_feedback_and_error(engine, tmp_path):
     assert r["error"] == "upstream timeout"
 
 
-def test_trace_without_generation_is_skipped(engine, tmp_path):
+def test_trace_without_generation_keeps_its_steps(engine, tmp_path):
     data = json.loads((TRACES / "claude-agent-2025-12-22.trace.json").read_text())
     data["observations"] = [o for o in data["observations"] if o["type"] != "GENERATION"]
     path = tmp_path / "tools-only.trace.json"
@@ -260,16 +265,17 @@ def test_trace_without_generation_is_skipped(engine, tmp_path):
         report.total("skipped"),
         report.total("records"),
         report.total("rejected"),
-    ) == (1, 1, 0, 0)
+    ) == (1, 0, 4, 0)  # the trace, its conversation span and two tool calls
+    assert sorted(r["kind"] for r in records(engine)) == ["agent", "chain", "tool", "tool"]
 
 
 def test_reimport_is_idempotent(engine):
     first = run_import(engine, TRACES / "langgraph-python-2025-08-22.trace.json")
     second = run_import(engine, TRACES / "langgraph-python-2025-08-22.trace.json")
     assert (first.total("imported"), second.total("imported"), second.total("duplicates")) == (
-        2,
+        10,
         0,
-        2,
+        10,
     )
 
 
@@ -310,8 +316,9 @@ def test_observation_rows_one_per_line(engine, tmp_path):
     report = run_import(
         engine, write_jsonl(tmp_path / "observations.jsonl", [OBS_GENERATION, OBS_SPAN])
     )
-    assert (report.total("records"), report.total("skipped"), report.total("rejected")) == (1, 1, 0)
-    (r,) = records(engine)
+    assert (report.total("records"), report.total("skipped"), report.total("rejected")) == (2, 0, 0)
+    (r,) = records(engine, "kind = 'llm'")
+    assert r["parent_id"] == "langfuse-trace:trace-9"  # the trace's root, not in this file
     assert r["id"] == "obs-gen-1" and r["source_format"] == "langfuse-observation"
     assert r["trace_id"] == "trace-9" and r["provider"] == "openai" and r["model"] == "gpt-4o-mini"
     assert r["params"] == {"temperature": 0.3, "max_tokens": 256}
@@ -344,8 +351,8 @@ def test_observation_api_page(engine, tmp_path):
     path = tmp_path / "page.json"
     path.write_bytes(orjson.dumps(page))
     report = run_import(engine, path)
-    assert report.total("records") == 1 and report.total("rejected") == 0
-    (r,) = records(engine)
+    assert report.total("records") == 2 and report.total("rejected") == 0
+    (r,) = records(engine, "kind = 'llm'")
     assert r["id"] == "obs-gen-2"
     assert r["messages"] == [
         {"role": "user", "content": "Capital of Peru?"}

@@ -180,8 +180,15 @@ def test_exported_runs_one_per_line(engine, tmp_path):
         report.total("records"),
         report.total("skipped"),
         report.total("rejected"),
-    ) == (3, 2, 1, 0)
+    ) == (3, 3, 0, 0)  # the chain run is a step of its trace
     rows = {r["id"]: r for r in records(engine)}
+    chain = rows[CHAIN_RUN["id"]]
+    assert (chain["kind"], chain["name"], chain["parent_id"]) == ("chain", "Agent", None)
+    assert (chain["inputs"], chain["outputs"]) == (
+        '{"question":"Refund order 7?"}',
+        '{"answer":"Done"}',
+    )
+    assert chain["messages"] == [] and chain["output"] is None
     r = rows[LC_RUN["id"]]
     assert (r["provider"], r["model"]) == ("anthropic", "claude-3-5-sonnet-20241022")
     assert r["messages"] == [
@@ -213,7 +220,7 @@ def test_exported_runs_one_per_line(engine, tmp_path):
     assert failed["latency_ms"] == 30000.0
 
 
-def test_post_patch_merge_runs_and_skips_chains(engine, tmp_path):
+def test_post_patch_merge_runs_and_keeps_chains(engine, tmp_path):
     post = [
         dict(CHAIN_RUN),
         {k: v for k, v in FAILED_RUN.items() if k not in ("end_time", "error", "outputs")},
@@ -227,16 +234,27 @@ def test_post_patch_merge_runs_and_skips_chains(engine, tmp_path):
     path = tmp_path / "payload.json"
     path.write_text(json.dumps({"post": post, "patch": patch}))
     report = run_import(engine, path)
-    assert (report.total("records"), report.total("rejected")) == (1, 0)
-    (r,) = records(engine)
+    assert (report.total("records"), report.total("rejected")) == (2, 0)
+    chain = records(engine, "kind = 'chain'")[0]
+    assert chain["latency_ms"] is None  # patched with an end time, but posted without a start
+    (r,) = records(engine, "kind = 'llm'")
     assert r["id"] == FAILED_RUN["id"] and r["error"] is None
     assert r["output"]["content"] == "The customer wants a refund."
     assert (r["input_tokens"], r["output_tokens"]) == (50, 7)
     assert r["latency_ms"] == 2000.0
 
 
-def test_payload_with_only_chain_runs_is_skipped(engine, tmp_path):
+def test_payload_with_only_chain_runs_gives_steps(engine, tmp_path):
     path = tmp_path / "chains.json"
     path.write_text(json.dumps({"post": [CHAIN_RUN], "patch": []}))
+    report = run_import(engine, path)
+    assert (report.total("skipped"), report.total("records"), report.total("rejected")) == (0, 1, 0)
+    assert report.total("without_content") == 0
+
+
+def test_a_patch_without_its_post_is_skipped(engine, tmp_path):
+    path = tmp_path / "patch.json"
+    patch = {"id": CHAIN_RUN["id"], "end_time": "2025-02-03T10:05:03Z", "trace_id": "t"}
+    path.write_text(json.dumps({"post": [], "patch": [patch]}))
     report = run_import(engine, path)
     assert (report.total("skipped"), report.total("records"), report.total("rejected")) == (1, 0, 0)

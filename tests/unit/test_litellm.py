@@ -99,9 +99,17 @@ def test_failure_without_error_str_uses_error_information(engine, tmp_path):
     assert r["error"] == "Connection reset by peer" and r["output"] is None
 
 
-def test_payload_with_nothing_to_review_is_rejected_with_a_reason(engine, tmp_path):
+def test_payload_without_content_is_kept_for_its_model_tokens_and_times(engine, tmp_path):
     payload = real()
     payload.update(id="empty-1", messages=[], response=None)
+    report = run_import(engine, write_jsonl(tmp_path / "empty.jsonl", [payload]))
+    assert (report.total("imported"), report.total("without_content")) == (1, 1)
+    (r,) = records(engine)
+    assert (r["messages"], r["output"], r["model"]) == ([], None, payload["model"])
+
+
+def test_payload_with_nothing_at_all_is_rejected_with_a_reason(engine, tmp_path):
+    payload = {"call_type": "acompletion", "startTime": None, "spend": None, "messages": []}
     report = run_import(engine, write_jsonl(tmp_path / "empty.jsonl", [payload]))
     assert report.total("rejected") == 1
     (rej,) = rejects(engine)

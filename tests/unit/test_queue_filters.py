@@ -246,9 +246,10 @@ def _where_error(text: str) -> str:
 
 
 KNOWN = (
-    "id, model, provider, source_format, source_path, user_id, session_id, trace_id, prompt_name, "
-    "prompt_version, feedback_comment, error, latency_ms, input_tokens, output_tokens, cost_usd, "
-    "feedback_score, timestamp, input, output, metadata.KEY"
+    "id, model, provider, source_format, source_path, user_id, session_id, trace_id, parent_id, "
+    "kind, name, prompt_name, prompt_version, feedback_comment, error, latency_ms, input_tokens, "
+    "output_tokens, cost_usd, feedback_score, timestamp, input, output, inputs, outputs, "
+    "metadata.KEY"
 )
 
 

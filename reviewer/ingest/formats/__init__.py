@@ -11,6 +11,8 @@ def all_formats() -> list[LogFormat]:
     """Every known format, most specific first: the first whose `detect` accepts an object wins."""
     from reviewer.ingest.formats import (
         anthropic,
+        bedrock,
+        gemini,
         helicone,
         inspect_ai,
         langfuse,
@@ -18,21 +20,29 @@ def all_formats() -> list[LogFormat]:
         litellm,
         openai_batch,
         openai_chat,
+        openai_evals,
         openai_responses,
         otlp,
         promptfoo,
+        spans,
     )
 
     return [
         otlp.OtlpTraces(),
         otlp.OtlpLogs(),
+        spans.VercelAISpans(),
+        spans.OpenInferenceSpans(),
         inspect_ai.InspectEvalLog(),
+        openai_evals.OpenAIEvals(),
+        promptfoo.PromptfooResults(),
         langfuse.LangfuseTrace(),
         langfuse.LangfuseObservation(),
         langsmith.LangSmithRuns(),
         litellm.LiteLLMPayload(),
         helicone.HeliconeRow(),
         helicone.HeliconeCsv(),
+        bedrock.Bedrock(),
+        gemini.GeminiGenerateContent(),
         openai_batch.OpenAIBatch(),
         anthropic.AnthropicBatch(),
         openai_responses.OpenAIResponses(),

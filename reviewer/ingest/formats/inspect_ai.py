@@ -1,5 +1,5 @@
-"""Inspect AI (UK AISI): eval logs (the JSON form of a `.eval` file, or one sample of it) and
-dataset JSONL files.
+"""Inspect AI (UK AISI): eval logs (the binary `.eval` zip, its JSON form, or one sample of
+it) and dataset JSONL files.
 
 An eval log holds `eval` (task, model, ids), `plan`, `results`, `stats` and `samples[]`. Each
 sample (one per dataset item per epoch) becomes one record: the conversation up to its final
@@ -13,10 +13,17 @@ A dataset line is `{"input": str | [messages], "target": str | [str], "id"?, "ch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import io
+import struct
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
 
 from reviewer.ingest.base import LogFormat, ParseContext, Rejected, dumps, usage_tokens
+from reviewer.ingest.reader import KEPT_RAW_BYTES, Item
 from reviewer.messages import Message, merge_output, to_messages
 from reviewer.records import Record, iso_timestamp, to_float, to_int
 
@@ -91,16 +98,39 @@ def inspect_message(msg: Any) -> Any:
     name = msg.get("function") if isinstance(msg.get("function"), str) else None
     if name:
         out["name"] = name
-    error = msg.get("error")
-    if isinstance(error, dict) and error.get("message") and not out["content"]:
-        out["content"] = f"{error.get('type', 'error')}: {error['message']}"
+    error = tool_error(msg)
+    if error and not out["content"]:
+        out["content"] = error
     return out
 
 
+def tool_error(msg: Any) -> str | None:
+    """A failed tool call's error as "type: message" ("timeout: Command timed out ..."), from a
+    tool message's `error: {type, message}` (timeout, permission, output_limit, parsing, ...)."""
+    error = msg.get("error") if isinstance(msg, dict) else None
+    if isinstance(error, dict):
+        kind = error.get("type") if isinstance(error.get("type"), str) else "error"
+        text = error.get("message")
+        if text is None:
+            return kind
+        return f"{kind}: {text if isinstance(text, str) else dumps(text)}"
+    if isinstance(error, str) and error:
+        return error
+    return None
+
+
 def inspect_messages(value: Any, default_role: str = "user") -> list[Message]:
-    if isinstance(value, list):
-        return to_messages([inspect_message(m) for m in value], default_role)
-    return to_messages(inspect_message(value), default_role)
+    """Inspect ChatMessages as canonical messages; a tool result's error stays on it (`error`)."""
+    out: list[Message] = []
+    for msg in value if isinstance(value, list) else [value]:
+        converted = to_messages(inspect_message(msg), default_role)
+        error = tool_error(msg)
+        if error:
+            for m in converted:
+                if m.get("role") == "tool":
+                    m["error"] = error
+        out.extend(converted)
+    return out
 
 
 def split_model(name: Any) -> tuple[str | None, str | None]:
@@ -270,6 +300,9 @@ class InspectEvalLog(LogFormat):
             _error_text(last_event.get("error")) if last_event else None
         )
         record.metadata = self._metadata(sample, ev, att, output_obj, last_event, status)
+        failed = sum(1 for m in record.messages if m.get("error"))
+        if failed:
+            record.metadata["tool_errors"] = failed
         return record
 
     def _metadata(
@@ -396,3 +429,135 @@ class InspectSample(LogFormat):
                 meta.setdefault(key, value)
         record.metadata = meta
         yield record
+
+
+# -- the binary .eval log: a zip archive -------------------------------------------------------
+
+#: zip compression method 93: Zstandard, which Inspect writes since 2025 (Python's zipfile
+#: reads it from 3.14 on; before, the `zstandard` package decompresses it here)
+_ZIP_ZSTD = 93
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+
+
+def _zstd_member(path: Path, info: zipfile.ZipInfo) -> IO[bytes]:
+    """A streaming reader of a Zstandard-compressed member of the archive at `path`."""
+    try:
+        import zstandard
+    except ImportError:  # pragma: no cover - a dependency; kept for a trimmed install
+        raise Rejected(
+            "this .eval member is Zstandard-compressed and the zstandard package is not installed"
+        ) from None
+    fh = open(path, "rb")  # noqa: SIM115  (closed with the reader)
+    fh.seek(info.header_offset)
+    sig, name_len, extra_len = _LOCAL_HEADER.unpack(fh.read(_LOCAL_HEADER.size))
+    if sig != b"PK\x03\x04":
+        fh.close()
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    fh.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+    raw = io.BufferedReader(_Limited(fh, info.compress_size))
+    reader: IO[bytes] = zstandard.ZstdDecompressor().stream_reader(
+        raw, read_across_frames=True, closefd=True
+    )
+    return reader
+
+
+class _Limited(io.RawIOBase):
+    """The next `size` bytes of a file, then its end."""
+
+    def __init__(self, inner: IO[bytes], size: int) -> None:
+        self.inner = inner
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.inner.close()
+        super().close()
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), self.left)
+        if n <= 0:
+            return 0
+        data = self.inner.read(n)
+        b[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+
+def _read_member(zf: zipfile.ZipFile, path: Path, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A member's bytes, at most `limit` + 1 of them (the caller rejects a longer one)."""
+    try:
+        stream: IO[bytes] = zf.open(info)
+    except NotImplementedError:
+        if info.compress_type != _ZIP_ZSTD:
+            raise
+        stream = _zstd_member(path, info)
+    with stream:
+        return stream.read(limit + 1)
+
+
+def iter_eval_archive(path: Path, limit: int) -> Iterator[Item]:
+    """The samples of an Inspect `.eval` log, one at a time (never the whole archive in
+    memory): each is an item holding `{"eval", "status", "samples": [the sample]}` so it parses
+    like a sample of the JSON log, with its text as the raw text. `line` is the sample's place
+    in the archive; a member that cannot be read is an item with its error."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield Item(1, b"", error=f"not a readable zip archive: {exc}")
+        return
+    with zf:
+        names = {info.filename: info for info in zf.infolist()}
+        header: Any = None
+        for name in ("header.json", "_journal/start.json"):
+            if name in names:
+                try:
+                    header = orjson.loads(_read_member(zf, path, names[name], limit))
+                except (Rejected, zipfile.BadZipFile, orjson.JSONDecodeError, OSError,
+                        EOFError, ValueError) as exc:  # fmt: skip
+                    yield Item(1, b"", error=f"{name} in the .eval archive cannot be read: {exc}")
+                    return
+                break
+        if not isinstance(header, dict) or not isinstance(header.get("eval"), dict):
+            yield Item(
+                1,
+                b"",
+                error="a zip archive that is not an Inspect .eval log (no header.json or "
+                "_journal/start.json with an `eval`)",
+            )
+            return
+        wrapper = {"eval": header["eval"], "status": header.get("status") or "started"}
+        samples = [
+            info
+            for info in names.values()
+            if info.filename.startswith("samples/") and info.filename.endswith(".json")
+        ]
+        for number, info in enumerate(samples, start=1):
+            try:
+                data = _read_member(zf, path, info, limit)
+            except Rejected as exc:
+                yield Item(number, info.filename.encode(), error=str(exc))
+                continue
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                yield Item(
+                    number, info.filename.encode(), error=f"{info.filename}: cannot be read: {exc}"
+                )
+                continue
+            if len(data) > limit:
+                yield Item(
+                    number,
+                    data[:KEPT_RAW_BYTES],
+                    error=f"{info.filename} is over the limit of {limit:,} bytes",
+                    size=info.file_size,
+                )
+                continue
+            try:
+                sample = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
+                yield Item(
+                    number, data[:KEPT_RAW_BYTES], error=f"{info.filename}: malformed JSON: {exc}"
+                )
+                continue
+            yield Item(number, data, obj={**wrapper, "samples": [sample]})

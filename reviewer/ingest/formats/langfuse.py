@@ -1,7 +1,11 @@
 """Langfuse: single-trace downloads `{"trace": {...}, "observations": [...]}` (and the public API's
 trace object carrying its observations), and observation rows as the public API returns them
 (`GET /api/public/observations`: one observation per JSONL line, or a `{"data": [...], "meta": {...}}`
-page). One record per GENERATION observation; spans, tools, agents and events are not LLM calls.
+page). One record per GENERATION observation (an LLM call); every other observation (SPAN, AGENT,
+TOOL, CHAIN, RETRIEVER, EMBEDDING, EVALUATOR, GUARDRAIL, EVENT) is a step of the trace with its
+input and output, and a download's trace object is the trace's root step, whose id is
+`langfuse-trace:` and the trace id (so it never clashes with an observation's id). Each record's
+parent is its parent observation, or that root for a top-level observation.
 
 Langfuse stores whatever the instrumentation sent, so input and output come in every shape: JSON
 inside strings, OpenAI chat messages, Responses items, OTel GenAI events and parts, Vercel AI SDK
@@ -19,6 +23,7 @@ from typing import Any
 import orjson
 
 from reviewer.ingest.base import LogFormat, ParseContext, as_json, dumps, usage_tokens
+from reviewer.ingest.formats import gemini
 from reviewer.ingest.formats.openai_chat import completion_output
 from reviewer.messages import Message, json_text, make, merge_output, to_messages, tool_call
 from reviewer.records import Record, feedback_score, iso_timestamp, parse_timestamp, to_float
@@ -98,6 +103,7 @@ _PROVIDER_ALIASES = {
     "vertex_ai": "google",
     "vertexai": "google",
     "vertex": "google",
+    "gcp": "google",
     "azure_openai": "azure",
     "azure-openai": "azure",
     "aws": "bedrock",
@@ -265,6 +271,10 @@ def input_messages(value: Any, params: dict[str, Any]) -> list[Message]:
     if isinstance(value, dict):
         if is_message(value):
             return message_list([value], params)
+        if gemini.is_request(value):  # google-genai / ADK: contents, config.system_instruction
+            return gemini.request_messages(value, params)
+        if _is_call_args(value):  # LlamaIndex: {"args": ["the question"], "kwargs": {...}}
+            return _call_args_messages(value, params)
         msgs: list[Message] | None = None
         for key in _WRAPPER_KEYS:
             if value.get(key) is not None:
@@ -280,6 +290,25 @@ def input_messages(value: Any, params: dict[str, Any]) -> list[Message]:
                 params.setdefault(key, v)
         return msgs
     return [make("user", value if isinstance(value, str) else json_text(value))]
+
+
+def _is_call_args(value: dict[str, Any]) -> bool:
+    return isinstance(value.get("args"), list) and value.keys() <= {"args", "kwargs"}
+
+
+def _call_args_messages(value: dict[str, Any], params: dict[str, Any]) -> list[Message]:
+    """A wrapped function's positional arguments (the prompt, or the messages) as the input;
+    its keyword arguments are the call's parameters unless they hold the messages."""
+    kwargs = value.get("kwargs")
+    kwargs = kwargs if isinstance(kwargs, dict) else {}
+    args = [a for a in value["args"] if a is not None]
+    msgs = input_messages(args[0] if len(args) == 1 else args, params) if args else []
+    if not msgs and kwargs:
+        return input_messages(kwargs, params)
+    for key, v in kwargs.items():
+        if v is not None:
+            params.setdefault(key, v)
+    return msgs
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -324,11 +353,9 @@ def output_message(value: Any) -> Message | None:
         return merge_output(to_messages(value["output"], "assistant"))
     if isinstance(value.get("choices"), list):
         return completion_output(value)
-    if isinstance(value.get("candidates"), list) and value["candidates"]:
-        cand = value["candidates"][0]
-        content = cand.get("content") if isinstance(cand, dict) else None
-        if isinstance(content, dict):
-            return merge_output(to_messages({**content, "role": "assistant"}, "assistant"))
+    gemini_output = gemini.output_message(value)  # response, ADK LlmResponse or Content
+    if gemini_output is not None:
+        return gemini_output
     if isinstance(value.get("generations"), list):
         gens = value["generations"]
         first = gens[0] if gens else None
@@ -521,51 +548,8 @@ def _trace_info(trace: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def observation_record(
-    fmt: str, obs: dict[str, Any], trace: dict[str, Any] | None, ctx: ParseContext, raw: str | None
-) -> Record:
-    """One GENERATION observation as a record, with the trace's user, session, tags and scores."""
-    if trace is None:  # an observation row: some exports add the trace's fields beside it
-        trace_fields = {
-            k: obs.get(k)
-            for k in ("tags", "userId", "sessionId", "scores", "release", "environment")
-        }
-        info = _trace_info({**trace_fields, "name": obs.get("traceName")})
-    else:
-        info = _trace_info(trace)
-    meta = meta_dict(obs.get("metadata"))
-    attrs = _attributes(meta)
-    model = (
-        obs.get("model") or attrs.get("gen_ai.request.model") or attrs.get("gen_ai.response.model")
-    )
-    provider_raw = next(
-        (attrs[k] for k in _PROVIDER_ATTRS if isinstance(attrs.get(k), str)), None
-    ) or meta.get("ls_provider")
-    provider = norm_provider(provider_raw) or guess_provider(model)
-
-    params, param_extras = _params(obs.get("modelParameters"), provider_raw)
-    raw_input = decode(obs.get("input"))
-    raw_output = decode(obs.get("output"))
-    messages = input_messages(raw_input, params)
-    output = output_message(raw_output)
-
-    record = ctx.record(
-        fmt,
-        source_id=str(obs["id"]) if obs.get("id") else None,
-        raw=raw,
-        provider=provider,
-        model=model,
-    )
-    record.params = params
-    record.messages = messages
-    record.output = output
-    # a Responses object as output carries the system prompt (instructions) and the usage
-    if isinstance(raw_output, dict) and raw_output.get("object") == "response":
-        if raw_output.get("instructions") and not (messages and messages[0]["role"] == "system"):
-            messages.insert(0, system_message(raw_output["instructions"]))
-        if not obs.get("model") and raw_output.get("model"):
-            record.model = raw_output["model"]
-
+def _usage_cost_time(record: Record, obs: dict[str, Any], raw_output: Any) -> None:
+    """Tokens, cost, start, latency and error (level ERROR + status message) of an observation."""
     usage = obs.get("usageDetails") or obs.get("usage")
     inp, out = usage_tokens(usage if isinstance(usage, dict) else None)
     if inp is None and out is None:
@@ -614,31 +598,235 @@ def observation_record(
     if level and level not in ("DEFAULT", "ERROR"):
         record.metadata["level"] = level
 
-    if obs.get("promptName"):
-        record.prompt_name = str(obs["promptName"])
-    if obs.get("promptVersion") is not None:
-        record.prompt_version = str(obs["promptVersion"])
+
+#: the prefix of a trace's root step id: a trace id may equal an observation's id
+ROOT_PREFIX = "langfuse-trace:"
+#: observation types that are steps, not LLM calls, and the step kind each is
+STEP_TYPES = {
+    "SPAN": "chain",
+    "CHAIN": "chain",
+    "AGENT": "agent",
+    "TOOL": "tool",
+    "RETRIEVER": "retriever",
+    "EMBEDDING": "embedding",
+    "GUARDRAIL": "guardrail",
+    "EVALUATOR": "chain",
+    "EVENT": "event",
+}
+#: span kinds that instrumentations write in a SPAN's attributes, as step kinds
+_SPAN_KIND_HINTS = {
+    "tool": "tool",
+    "execute_tool": "tool",
+    "retriever": "retriever",
+    "agent": "agent",
+    "invoke_agent": "agent",
+    "embedding": "embedding",
+    "embeddings": "embedding",
+    "reranker": "reranker",
+    "guardrail": "guardrail",
+}
+
+
+def root_id(trace_id: Any) -> str | None:
+    """The record id of a trace's root step (the trace object itself)."""
+    return ROOT_PREFIX + str(trace_id) if trace_id is not None and trace_id != "" else None
+
+
+def json_value(value: Any) -> Any:
+    """A logged input or output as a JSON value: JSON text decoded (also when encoded twice),
+    a Python repr of a dict or list read as one (LangChain tool inputs); else as logged."""
+    value = decode(value)
+    if isinstance(value, str) and value.strip()[:1] in ("{", "[", '"'):
+        value = decode(value)
+    if isinstance(value, str) and value.strip()[:1] in ("{", "[", "("):
+        value = py_value(value)
+    return value
+
+
+def _place(record: Record, obs: dict[str, Any], info: dict[str, Any]) -> None:
+    """The trace, parent, user and session of an observation's record."""
     record.trace_id = str(obs.get("traceId") or info["id"] or "") or None
+    parent = obs.get("parentObservationId")
+    record.parent_id = str(parent) if parent else root_id(record.trace_id)
     for attr, key in (("user_id", "userId"), ("session_id", "sessionId")):
         value = info[key]
         if value is not None and value != "":
             setattr(record, attr, str(value))
 
-    md = record.metadata
-    if obs.get("name"):
-        md["observation_name"] = obs["name"]
-    if info["name"]:
-        md["trace_name"] = info["name"]
-    if obs.get("parentObservationId"):
-        md["parent_observation_id"] = obs["parentObservationId"]
+
+def _trace_metadata(md: dict[str, Any], info: dict[str, Any], environment: Any = None) -> None:
     if info["tags"]:
         md["tags"] = info["tags"]
     for key in ("release", "version"):
         if info[key]:
             md[key] = info[key]
-    env = info["environment"] or obs.get("environment")
+    env = info["environment"] or environment
     if env and env != "default":
         md["environment"] = env
+
+
+def _user_metadata(md: dict[str, Any], *sources: dict[str, Any]) -> None:
+    """The user's own metadata: keys beside the OTel bookkeeping, the first source winning."""
+    for source in sources:
+        for key, value in source.items():
+            if key not in ("attributes", "resourceAttributes", "scope"):
+                md.setdefault(key, value)
+
+
+def step_kind(obs: dict[str, Any], attrs: dict[str, Any], output: Any) -> str:
+    """The step kind of a non-GENERATION observation: its type's, or for a plain SPAN the kind
+    its instrumentation wrote (OpenInference, GenAI, LangSmith attributes; a LangChain tool
+    message as output); an unknown type is a chain."""
+    kind = STEP_TYPES.get(str(obs.get("type")), "chain")
+    if obs.get("type") != "SPAN":
+        return kind
+    for key in ("openinference.span.kind", "gen_ai.operation.name", "langsmith.span.kind"):
+        hint = attrs.get(key)
+        if isinstance(hint, str) and hint.lower() in _SPAN_KIND_HINTS:
+            return _SPAN_KIND_HINTS[hint.lower()]
+    if isinstance(output, dict) and output.get("type") == "tool" and output.get("tool_call_id"):
+        return "tool"
+    return kind
+
+
+def step_record(
+    fmt: str, obs: dict[str, Any], trace: dict[str, Any] | None, ctx: ParseContext, raw: str | None
+) -> Record:
+    """An observation that is not an LLM call as a step: kind, name, input and output, time,
+    error, tokens and cost when given, its parent; the rest in metadata."""
+    info = _trace_info(trace if trace is not None else _row_trace(obs))
+    meta = meta_dict(obs.get("metadata"))
+    attrs = _attributes(meta)
+    outputs = json_value(obs.get("output"))
+    record = ctx.record(fmt, source_id=str(obs["id"]) if obs.get("id") else None, raw=raw)
+    record.kind = step_kind(obs, attrs, outputs)
+    record.name = str(obs["name"]) if obs.get("name") else None
+    record.inputs = json_value(obs.get("input"))
+    record.outputs = outputs
+    if obs.get("model"):
+        record.model = str(obs["model"])
+    _usage_cost_time(record, obs, None)
+    _place(record, obs, info)
+    md = record.metadata
+    md["observation_type"] = obs.get("type")
+    if info["name"]:
+        md["trace_name"] = info["name"]
+    _trace_metadata(md, info, obs.get("environment"))
+    params = meta_dict(obs.get("modelParameters"))
+    if params:
+        md["model_parameters"] = params
+    _user_metadata(md, meta)
+    if attrs:
+        md["attributes"] = attrs
+    return record
+
+
+def root_record(
+    fmt: str, trace: dict[str, Any], observations: list[Any], ctx: ParseContext
+) -> Record | None:
+    """The trace object of a download as the root step of its trace (None without a trace id):
+    kind agent when the trace holds an AGENT or TOOL observation, else chain; the trace's input
+    and output; its scores and the user's metadata in metadata."""
+    info = _trace_info(trace)
+    rid = root_id(info["id"])
+    if rid is None:
+        return None
+    own = {k: v for k, v in trace.items() if k != "observations"}
+    record = ctx.record(fmt, source_id=rid, raw=dumps(own))
+    types = {str(o.get("type")) for o in observations if isinstance(o, dict)}
+    record.kind = "agent" if types & {"AGENT", "TOOL"} else "chain"
+    record.name = str(info["name"]) if info["name"] else None
+    record.trace_id = str(info["id"])
+    record.inputs = json_value(trace.get("input"))
+    record.outputs = json_value(trace.get("output"))
+    record.timestamp = iso_timestamp(py_value(trace.get("timestamp")))
+    latency = to_float(py_value(trace.get("latency")))
+    record.latency_ms = round(latency * 1000.0, 3) if latency is not None else None
+    for attr, key in (("user_id", "userId"), ("session_id", "sessionId")):
+        value = info[key]
+        if value is not None and value != "":
+            setattr(record, attr, str(value))
+    md = record.metadata
+    md["observation_type"] = "TRACE"
+    _trace_metadata(md, info)
+    if info["scores"]:
+        md["scores"] = [_score_summary(s) for s in info["scores"]]
+    if info["corrections"]:
+        md["corrections"] = [_score_summary(c) for c in info["corrections"]]
+    for key in ("bookmarked", "public"):
+        if py_value(trace.get(key)) is True:
+            md[key] = True
+    trace_meta = info["metadata"]
+    _user_metadata(md, trace_meta)
+    attrs = _attributes(trace_meta)
+    if attrs:
+        md["attributes"] = attrs
+    return record
+
+
+def _row_trace(obs: dict[str, Any]) -> dict[str, Any]:
+    """The trace fields some observation exports write beside each row."""
+    trace_fields = {
+        k: obs.get(k) for k in ("tags", "userId", "sessionId", "scores", "release", "environment")
+    }
+    return {**trace_fields, "name": obs.get("traceName")}
+
+
+def observation_record(
+    fmt: str, obs: dict[str, Any], trace: dict[str, Any] | None, ctx: ParseContext, raw: str | None
+) -> Record:
+    """One GENERATION observation as a record, with the trace's user, session, tags and scores."""
+    # an observation row: some exports add the trace's fields beside it
+    info = _trace_info(trace if trace is not None else _row_trace(obs))
+    meta = meta_dict(obs.get("metadata"))
+    attrs = _attributes(meta)
+    model = (
+        obs.get("model") or attrs.get("gen_ai.request.model") or attrs.get("gen_ai.response.model")
+    )
+    provider_raw = next(
+        (attrs[k] for k in _PROVIDER_ATTRS if isinstance(attrs.get(k), str)), None
+    ) or meta.get("ls_provider")
+    provider = norm_provider(provider_raw) or guess_provider(model)
+
+    params, param_extras = _params(obs.get("modelParameters"), provider_raw)
+    raw_input = decode(obs.get("input"))
+    raw_output = decode(obs.get("output"))
+    messages = input_messages(raw_input, params)
+    output = output_message(raw_output)
+
+    record = ctx.record(
+        fmt,
+        source_id=str(obs["id"]) if obs.get("id") else None,
+        raw=raw,
+        provider=provider,
+        model=model,
+    )
+    record.params = params
+    record.messages = messages
+    record.output = output
+    # a Responses object as output carries the system prompt (instructions) and the usage
+    if isinstance(raw_output, dict) and raw_output.get("object") == "response":
+        if raw_output.get("instructions") and not (messages and messages[0]["role"] == "system"):
+            messages.insert(0, system_message(raw_output["instructions"]))
+        if not obs.get("model") and raw_output.get("model"):
+            record.model = raw_output["model"]
+
+    _usage_cost_time(record, obs, raw_output)
+
+    if obs.get("promptName"):
+        record.prompt_name = str(obs["promptName"])
+    if obs.get("promptVersion") is not None:
+        record.prompt_version = str(obs["promptVersion"])
+    _place(record, obs, info)
+    md = record.metadata
+    if obs.get("name"):
+        md["observation_name"] = obs["name"]
+        record.name = str(obs["name"])
+    if info["name"]:
+        md["trace_name"] = info["name"]
+    if obs.get("parentObservationId"):
+        md["parent_observation_id"] = obs["parentObservationId"]
+    _trace_metadata(md, info, obs.get("environment"))
     reason = (
         param_extras.get("finish_reason")
         or finish_reason(raw_output)
@@ -648,11 +836,7 @@ def observation_record(
         reason = next(iter(decode(attrs["gen_ai.response.finish_reasons"])), None)
     if reason:
         md["finish_reason"] = reason
-    # the user's own metadata: keys beside the OTel bookkeeping, observation first, then trace
-    for source in (meta, info["metadata"]):
-        for key, value in source.items():
-            if key not in ("attributes", "resourceAttributes", "scope"):
-                md.setdefault(key, value)
+    _user_metadata(md, meta, info["metadata"])  # the observation's first, then the trace's
     # the Vercel AI SDK mapping keeps the request's tool definitions (JSON texts) in metadata
     if isinstance(md.get("tools"), list) and "tools" not in record.params:
         record.params["tools"] = [decode(t) for t in md.pop("tools")]
@@ -701,6 +885,22 @@ def _is_observation(obj: Any) -> bool:
     )
 
 
+def _observation(
+    fmt: str, obs: Any, trace: dict[str, Any] | None, ctx: ParseContext, *, whole_line: bool = False
+) -> Record | None:
+    """An observation as an LLM record (GENERATION) or a step (any other type). A step needs
+    an id to be placed in its tree: one without is left out. `whole_line`: the observation is
+    the line itself (its raw text is the line's)."""
+    if not isinstance(obs, dict):
+        return None
+    raw = None if whole_line else dumps(obs)
+    if obs.get("type") == "GENERATION":
+        return observation_record(fmt, obs, trace, ctx, raw)
+    if obs.get("id") is None or obs.get("id") == "":
+        return None
+    return step_record(fmt, obs, trace, ctx, raw)
+
+
 class LangfuseTrace(LogFormat):
     """A Langfuse trace download {"trace", "observations"}, or an API trace object with its observations."""
 
@@ -725,10 +925,14 @@ class LangfuseTrace(LogFormat):
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:
         trace = obj["trace"] if isinstance(obj.get("trace"), dict) else obj
         observations = obj["observations"]
+        root = root_record(self.name, trace, observations, ctx)
+        if root is not None:
+            yield root
         # the download repeats the observations inside "trace" with input and output left out
         for obs in observations:
-            if isinstance(obs, dict) and obs.get("type") == "GENERATION":
-                yield observation_record(self.name, obs, trace, ctx, dumps(obs))
+            record = _observation(self.name, obs, trace, ctx)
+            if record is not None:
+                yield record
 
 
 class LangfuseObservation(LogFormat):
@@ -750,9 +954,12 @@ class LangfuseObservation(LogFormat):
 
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:
         if _is_observation(obj):
-            if obj.get("type") == "GENERATION":
-                yield observation_record(self.name, obj, None, ctx, None)
+            record = _observation(self.name, obj, None, ctx, whole_line=True)
+            if record is not None:
+                yield record
             return
         for obs in obj["data"]:
-            if _is_observation(obs) and obs.get("type") == "GENERATION":
-                yield observation_record(self.name, obs, None, ctx, dumps(obs))
+            if _is_observation(obs):
+                record = _observation(self.name, obs, None, ctx)
+                if record is not None:
+                    yield record

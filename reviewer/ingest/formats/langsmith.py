@@ -1,7 +1,9 @@
 """LangSmith runs: the SDK's ingest payloads `{"post": [run...], "patch": [run...]}` (a patch entry
 updates the posted run with the same id) and run objects one per JSONL line or array element, as
-LangSmith's API and `list_runs` export them. One record per run of run_type "llm"; chain, tool,
-retriever and other runs are not model calls and yield nothing.
+LangSmith's API and `list_runs` export them. One record per run: a run of run_type "llm" (or
+"chat") is an LLM call; tool, retriever, embedding, chain, prompt and parser runs are steps of
+their trace (prompt, parser and unknown run types as chains) with their inputs, outputs and error.
+Each run's parent is its `parent_run_id`; a trace's root run has the trace id as its own id.
 """
 
 from __future__ import annotations
@@ -100,6 +102,82 @@ def _feedback(record: Record, stats: Any) -> None:
                 return
 
 
+#: run types that are LLM calls; the step kind of the others (unknown run types are chains)
+LLM_RUN_TYPES = frozenset({"llm", "chat"})
+RUN_KINDS = {
+    "tool": "tool",
+    "retriever": "retriever",
+    "embedding": "embedding",
+    "chain": "chain",
+    "prompt": "chain",
+    "parser": "chain",
+}
+
+
+def _place(record: Record, run: dict[str, Any], meta: dict[str, Any]) -> None:
+    """A run's time, error, trace, parent, name, session and user; its name, tags, project,
+    status and dotted order in metadata."""
+    record.timestamp = iso_timestamp(run.get("start_time"))
+    record.latency_ms = _duration_ms(run.get("start_time"), run.get("end_time"))
+    error = run.get("error")
+    if error:
+        record.error = error if isinstance(error, str) else dumps(error)
+    record.trace_id = str(run["trace_id"]) if run.get("trace_id") else None
+    parent = run.get("parent_run_id")
+    record.parent_id = str(parent) if parent else None
+    record.name = str(run["name"]) if run.get("name") else None
+    session = next((meta[k] for k in _SESSION_KEYS if meta.get(k)), None)
+    record.session_id = str(session) if session is not None else None
+    user = meta.get("user_id") or meta.get("userId")
+    record.user_id = str(user) if isinstance(user, str | int) else None
+    md = record.metadata
+    if run.get("name"):
+        md["run_name"] = run["name"]
+    if run.get("tags"):
+        md["tags"] = run["tags"]
+    if parent:
+        md["parent_run_id"] = parent
+    if run.get("session_name"):
+        md["project"] = run["session_name"]
+    if run.get("status"):
+        md["status"] = run["status"]
+
+
+def step_record(fmt: str, run: dict[str, Any], ctx: ParseContext, raw: str | None) -> Record:
+    """A run that is not an LLM call as a step of its trace."""
+    extra = as_dict(run.get("extra"))
+    meta = as_dict(extra.get("metadata"))
+    record = ctx.record(fmt, source_id=str(run["id"]), raw=raw)
+    record.kind = RUN_KINDS.get(str(run.get("run_type")), "chain")
+    record.inputs = decode(run.get("inputs"))
+    record.outputs = decode(run.get("outputs"))
+    _place(record, run, meta)
+    md = record.metadata
+    md["run_type"] = run.get("run_type")
+    if run.get("dotted_order"):
+        md["dotted_order"] = run["dotted_order"]
+    inp, out, _usage_found = _usage(run, {})
+    record.input_tokens, record.output_tokens = inp, out
+    record.cost_usd = to_float(run.get("total_cost"))
+    model = meta.get("ls_model_name")
+    if record.kind == "embedding" and isinstance(model, str):
+        record.model = model
+    for key, value in meta.items():
+        md.setdefault(key, value)
+    _feedback(record, run.get("feedback_stats"))
+    return record
+
+
+def _run(fmt: str, run: dict[str, Any], ctx: ParseContext, raw: str | None) -> Record | None:
+    """A run as an LLM record or a step; None for one without id or run type (a patch whose
+    run was posted elsewhere: it cannot be placed)."""
+    if run.get("id") is None or run.get("id") == "" or not run.get("run_type"):
+        return None
+    if str(run["run_type"]) in LLM_RUN_TYPES:
+        return run_record(fmt, run, ctx, raw)
+    return step_record(fmt, run, ctx, raw)
+
+
 def run_record(fmt: str, run: dict[str, Any], ctx: ParseContext, raw: str | None) -> Record:
     """One LLM run as a record."""
     extra = as_dict(run.get("extra"))
@@ -144,28 +222,8 @@ def run_record(fmt: str, run: dict[str, Any], ctx: ParseContext, raw: str | None
     record.output = output_message(outputs) if outputs else None
     record.input_tokens, record.output_tokens, usage = _usage(run, outputs)
     record.cost_usd = to_float(run.get("total_cost"))
-    record.timestamp = iso_timestamp(run.get("start_time"))
-    record.latency_ms = _duration_ms(run.get("start_time"), run.get("end_time"))
-    error = run.get("error")
-    if error:
-        record.error = error if isinstance(error, str) else dumps(error)
-    record.trace_id = str(run["trace_id"]) if run.get("trace_id") else None
-    session = next((meta[k] for k in _SESSION_KEYS if meta.get(k)), None)
-    record.session_id = str(session) if session is not None else None
-    user = meta.get("user_id") or meta.get("userId")
-    record.user_id = str(user) if isinstance(user, str | int) else None
-
+    _place(record, run, meta)
     md = record.metadata
-    if run.get("name"):
-        md["run_name"] = run["name"]
-    if run.get("tags"):
-        md["tags"] = run["tags"]
-    if run.get("parent_run_id"):
-        md["parent_run_id"] = run["parent_run_id"]
-    if run.get("session_name"):
-        md["project"] = run["session_name"]
-    if run.get("status"):
-        md["status"] = run["status"]
     if outputs.get("model") and outputs.get("model") != model:
         md["response_model"] = outputs["model"]
     choices = outputs.get("choices")
@@ -221,9 +279,11 @@ class LangSmithRuns(LogFormat):
 
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:
         if "run_type" in obj and "id" in obj:
-            if obj.get("run_type") == "llm":
-                yield run_record(self.name, obj, ctx, None)
+            record = _run(self.name, obj, ctx, None)
+            if record is not None:
+                yield record
             return
         for run in merge_runs(obj.get("post") or [], obj.get("patch") or []):
-            if run.get("run_type") == "llm":
-                yield run_record(self.name, run, ctx, dumps(run))
+            record = _run(self.name, run, ctx, dumps(run))
+            if record is not None:
+                yield record

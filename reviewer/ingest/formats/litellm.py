@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from reviewer.ingest.base import LogFormat, ParseContext, Rejected, as_dict, dumps, usage_tokens
+from reviewer.ingest.base import LogFormat, ParseContext, as_dict, dumps, usage_tokens
+from reviewer.ingest.formats import gemini
 from reviewer.ingest.formats.langfuse import (
     decode,
     guess_provider,
@@ -77,6 +78,11 @@ class LiteLLMPayload(LogFormat):
     """LiteLLM StandardLoggingPayload (and spend-log rows)."""
 
     name = "litellm"
+    #: a spend-log row with prompt storage off still has model, tokens and times: it is kept
+    empty_reason = (
+        "a LiteLLM payload with neither messages nor a response nor an error, and no model, "
+        "token counts or times"
+    )
 
     def detect(self, obj: Any) -> bool:
         return (
@@ -113,7 +119,9 @@ class LiteLLMPayload(LogFormat):
         if isinstance(response, dict) and response.get("object") in ("list", "embedding"):
             response = None  # an embedding call: no message to review
         record.output = output_message(response) if _present(response) else None
-        usage = response.get("usage") if isinstance(response, dict) else None
+        usage = None
+        if isinstance(response, dict):  # a Gemini response (pass-through) has usageMetadata
+            usage = response.get("usage") or gemini.get(response, "usage_metadata", "usageMetadata")
         inp, out = to_int(obj.get("prompt_tokens")), to_int(obj.get("completion_tokens"))
         if inp is None and out is None:
             inp, out = usage_tokens(usage)
@@ -143,7 +151,8 @@ class LiteLLMPayload(LogFormat):
             record.prompt_name = str(prompt["prompt_id"])
 
         if obj.get("status") == "failure" or _present(obj.get("error_str")):
-            info = as_dict(obj.get("error_information"))
+            # spend-log rows keep it in their metadata
+            info = as_dict(obj.get("error_information")) or as_dict(meta.get("error_information"))
             message = obj.get("error_str") or info.get("error_message") or "failure"
             record.error = message if isinstance(message, str) else dumps(message)
             for key in ("error_code", "error_class", "llm_provider"):
@@ -151,8 +160,6 @@ class LiteLLMPayload(LogFormat):
                     record.metadata[key] = info[key]
             if _present(info.get("traceback")):
                 record.metadata["traceback"] = info["traceback"]
-        if record.error is None and not record.messages and record.output is None:
-            raise Rejected("a LiteLLM payload with neither messages nor a response nor an error")
 
         md = record.metadata
         for key in _KEEP_TOP:

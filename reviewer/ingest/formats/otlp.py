@@ -1,5 +1,6 @@
-"""OpenTelemetry GenAI data in OTLP/JSON: traces (one record per span that is a model call) and
-logs (one record per `gen_ai.client.inference.operation.details` event).
+"""OpenTelemetry GenAI data in OTLP/JSON: traces (one record per span: a step of its trace) and
+logs (one record per `gen_ai.client.inference.operation.details` event, and an `event` step per
+other named event emitted inside a span).
 
 Three generations of attribute names are still written by instrumentations and all are read:
 the current semantic conventions (`gen_ai.input.messages` / `gen_ai.output.messages` /
@@ -7,7 +8,11 @@ the current semantic conventions (`gen_ai.input.messages` / `gen_ai.output.messa
 ones (`gen_ai.prompt.N.role`, `gen_ai.completion.N.content`, ... as OpenLLMetry writes them),
 and OpenInference (`llm.input_messages.N.message.role`, ...). Older instrumentations put one
 event per message on the span (`gen_ai.user.message`, `gen_ai.choice`, ...): read too.
-Spans that are not model calls (HTTP handlers, agent and tool spans) give no record.
+Spans that are not model calls are steps of their trace (`step_kind`): `gen_ai.operation.name`
+execute_tool / invoke_agent / create_agent / embeddings, `openinference.span.kind` TOOL /
+RETRIEVER / CHAIN / AGENT / EMBEDDING / RERANKER / GUARDRAIL, `traceloop.span.kind`, the Vercel AI
+SDK's operations; any other span (an HTTP handler) is a "chain". A step's record id is
+`trace:span`, like a model call's, and its parent is the parent span's record.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from reviewer.ingest.base import LogFormat, ParseContext, as_dict, as_json, dumps
-from reviewer.messages import Message, make, merge_output, to_messages, tool_call
+from reviewer.ingest.formats import gemini, vercel_ai
+from reviewer.ingest.formats.langfuse import decode
+from reviewer.messages import Message, make, merge_output, to_messages
 from reviewer.records import TIMESTAMP_FORMAT, Record, to_float, to_int
 
 #: gen_ai.operation.name values of a model call (others: embeddings, execute_tool, invoke_agent, ...)
@@ -29,12 +36,17 @@ _MODEL_OPERATIONS = frozenset(
 )
 #: The log event that carries a whole inference call.
 INFERENCE_EVENT = "gen_ai.client.inference.operation.details"
+#: Per-message GenAI events (older conventions): part of a model call, not steps of their own.
+_MESSAGE_EVENTS = frozenset({"gen_ai.choice", "gen_ai.content.prompt", "gen_ai.content.completion"})
+#: OTLP severity numbers from ERROR up
+_SEVERITY_ERROR = 17
 #: Semantic-convention provider names that mean Google.
 _GOOGLE = frozenset(
     {
         "gcp.gemini",
         "gcp.vertex_ai",
         "gcp.gen_ai",
+        "gcp.vertex.agent",
         "vertex_ai",
         "vertexai",
         "gemini",
@@ -110,6 +122,8 @@ def any_value(value: Any) -> Any:
     """An OTLP AnyValue ({stringValue|intValue|doubleValue|boolValue|arrayValue|kvlistValue|bytesValue}) as Python."""
     if not isinstance(value, dict):
         return value
+    if None in value.values():  # Phoenix's /spans/otlpv1 writes every field, the unset ones null
+        value = {k: v for k, v in value.items() if v is not None}
     for key in ("stringValue", "string_value"):
         if key in value:
             return value[key]
@@ -378,6 +392,8 @@ def _span_events(span: dict[str, Any], attrs: dict[str, Any]) -> list[tuple[str,
 
 def is_model_call(attrs: dict[str, Any]) -> bool:
     """Whether span (or event) attributes describe one call to a model."""
+    if vercel_ai.operation(attrs):  # the AI SDK's outer span repeats its inner calls
+        return vercel_ai.is_model_call(attrs)
     kind = attrs.get("openinference.span.kind")
     if isinstance(kind, str):
         return kind.upper() == "LLM"
@@ -502,7 +518,9 @@ def read_call(
     record.output = output
 
     # model, provider, tokens
-    request_model = _first(attrs, "gen_ai.request.model", "llm.model_name")
+    request_model = _first(attrs, "gen_ai.request.model", "llm.model_name") or as_dict(
+        as_json(attrs.get("llm.invocation_parameters"))
+    ).get("model")  # a failed OpenInference call has no llm.model_name
     response_model = _first(attrs, "gen_ai.response.model")
     record.model = (
         str(request_model or response_model) if (request_model or response_model) else None
@@ -536,23 +554,7 @@ def read_call(
             record.metadata[key] = attrs[key]
     record.params = _params(attrs)
 
-    # who and where
-    session = _first(
-        attrs,
-        "session.id",
-        "gen_ai.conversation.id",
-        "traceloop.association.properties.session_id",
-        "langfuse.session.id",
-    )
-    user = _first(
-        attrs,
-        "user.id",
-        "enduser.id",
-        "traceloop.association.properties.user_id",
-        "langfuse.user.id",
-    )
-    record.session_id = str(session) if session is not None else None
-    record.user_id = str(user) if user is not None else None
+    read_who(record, attrs)
     version = attrs.get("llm.prompt_template.version")
     record.prompt_version = str(version) if version is not None else None
     finish = as_json(attrs.get("gen_ai.response.finish_reasons"))
@@ -560,35 +562,184 @@ def read_call(
         reasons = [str(r) for r in finish]
     if reasons:
         record.metadata["finish_reason"] = reasons[0]
+    _rest_to_metadata(
+        record, attrs, lambda k: k in _CONSUMED_KEYS or k.startswith(_CONSUMED_PREFIXES)
+    )
+    if vercel_ai.operation(attrs):
+        vercel_ai.read_ai_sdk(record, attrs)
+
+
+def read_who(record: Record, attrs: dict[str, Any]) -> None:
+    """The session and user a span or event names."""
+    session = _first(attrs, *_SESSION_KEYS)
+    user = _first(attrs, *_USER_KEYS)
+    if session is not None:
+        record.session_id = str(session)
+    if user is not None:
+        record.user_id = str(user)
+
+
+def _rest_to_metadata(record: Record, attrs: dict[str, Any], used: Callable[[str], bool]) -> None:
+    """The attributes not turned into fields, in metadata (the `metadata` attribute's keys first)."""
     meta = as_json(attrs.get("metadata"))
     if isinstance(meta, dict):
         for key, value in meta.items():
             record.metadata.setdefault(key, value)
     for key, value in attrs.items():
-        if key in _CONSUMED_KEYS or key.startswith(_CONSUMED_PREFIXES) or value is None:
+        if value is None or key == "metadata" or used(key):
             continue
         record.metadata.setdefault(key, value)
 
 
+# -- steps that are not model calls ----------------------------------------------------------------
+
+#: gen_ai.operation.name values of steps that are not model calls, as step kinds
+_OPERATION_KINDS = {
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "invoke_workflow": "chain",
+    "embeddings": "embedding",
+    "retrieval": "retriever",
+}
+#: openinference.span.kind values as step kinds
+_OPENINFERENCE_KINDS = {
+    "TOOL": "tool",
+    "RETRIEVER": "retriever",
+    "CHAIN": "chain",
+    "AGENT": "agent",
+    "EMBEDDING": "embedding",
+    "RERANKER": "reranker",
+    "GUARDRAIL": "guardrail",
+}
+#: traceloop.span.kind (OpenLLMetry) values as step kinds
+_TRACELOOP_KINDS = {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}
+#: where a step's input and output are, by kind (the first attribute present wins)
+_STEP_INPUTS = {
+    "tool": ("gen_ai.tool.call.arguments", "input.value", "tool_call.function.arguments"),
+    "retriever": ("input.value", "gen_ai.input.messages"),
+    "reranker": ("reranker.query", "input.value"),
+    "embedding": ("input.value", "gen_ai.input.messages"),
+}
+_STEP_OUTPUTS = {
+    "tool": ("gen_ai.tool.call.result", "output.value"),
+    "retriever": ("output.value", "gen_ai.output.messages"),
+    "reranker": ("output.value",),
+    "embedding": ("output.value",),
+}
+_DEFAULT_INPUTS = ("gen_ai.input.messages", "input.value", "gen_ai.prompt")
+_DEFAULT_OUTPUTS = ("gen_ai.output.messages", "output.value", "gen_ai.completion", "final_result")
+#: attributes naming a step, by kind
+_STEP_NAMES = {
+    "tool": ("gen_ai.tool.name", "tool.name", "tool_call.function.name"),
+    "agent": ("gen_ai.agent.name", "agent.name"),
+}
+#: attributes giving the model of an embedding or reranker step
+_STEP_MODELS = ("gen_ai.request.model", "embedding.model_name", "reranker.model_name")
+_SESSION_KEYS = (
+    "session.id",
+    "gen_ai.conversation.id",
+    "traceloop.association.properties.session_id",
+    "langfuse.session.id",
+)
+_USER_KEYS = (
+    "user.id",
+    "enduser.id",
+    "traceloop.association.properties.user_id",
+    "langfuse.user.id",
+)
+
+
+def step_kind(attrs: dict[str, Any]) -> str:
+    """What step a span is: "llm" for a model call, else a kind of `STEP_KINDS` (an unknown span,
+    such as an HTTP handler, is a "chain")."""
+    if is_model_call(attrs):
+        return "llm"
+    op = vercel_ai.operation(attrs)
+    if op:
+        return vercel_ai.step_kind(op)
+    kind = attrs.get("openinference.span.kind")
+    if isinstance(kind, str):
+        return _OPENINFERENCE_KINDS.get(kind.upper(), "chain")
+    operation = attrs.get("gen_ai.operation.name")
+    if isinstance(operation, str):
+        return _OPERATION_KINDS.get(operation, "chain")
+    traceloop = attrs.get("traceloop.span.kind")
+    if isinstance(traceloop, str):
+        return _TRACELOOP_KINDS.get(traceloop.lower(), "chain")
+    return "chain"
+
+
+def _documents(attrs: dict[str, Any], prefix: str) -> list[Any] | None:
+    """`retrieval.documents.N.document.{id,content,score,metadata}` as a list of documents."""
+    docs = []
+    for item in _unflatten(attrs, prefix):
+        doc = as_dict(item).get("document", item)
+        if isinstance(doc, dict):
+            doc = {k: decode(v) if k == "metadata" else v for k, v in doc.items()}
+        docs.append(doc)
+    return docs or None
+
+
+def read_step(record: Record, attrs: dict[str, Any], span_name: Any) -> None:
+    """Fill a step record (a span that is not a model call) from its attributes: name, inputs and
+    outputs (JSON text decoded), the model and tokens of an embedding or reranker; the rest in
+    metadata. Token totals of agents and chains stay in metadata: their model calls count them."""
+    if vercel_ai.operation(attrs):
+        used = vercel_ai.read_step(record, attrs)
+    else:
+        used = _read_step(record, attrs, span_name)
+    read_who(record, attrs)
+    skip = used | set(_SESSION_KEYS) | set(_USER_KEYS)
+    _rest_to_metadata(record, attrs, skip.__contains__)
+
+
+def _read_step(record: Record, attrs: dict[str, Any], span_name: Any) -> set[str]:
+    kind = record.kind
+    used: set[str] = set()
+
+    def first(keys: tuple[str, ...]) -> Any:
+        for key in keys:
+            if attrs.get(key) is not None and attrs[key] != "":
+                used.add(key)
+                return attrs[key]
+        return None
+
+    name = first(_STEP_NAMES.get(kind, ()))
+    record.name = str(name) if name is not None else str(span_name) if span_name else None
+    record.inputs = decode(first(_STEP_INPUTS.get(kind, _DEFAULT_INPUTS)))
+    prefix = {"retriever": "retrieval.documents", "reranker": "reranker.output_documents"}.get(kind)
+    documents = _documents(attrs, prefix) if prefix else None
+    if documents is not None:
+        used.update(k for k in attrs if k.startswith(prefix + "."))  # type: ignore[operator]
+        record.outputs = documents
+    else:
+        record.outputs = decode(first(_STEP_OUTPUTS.get(kind, _DEFAULT_OUTPUTS)))
+    if kind == "embedding":
+        texts = [as_dict(e).get("embedding", e) for e in _unflatten(attrs, "embedding.embeddings")]
+        texts = [as_dict(t).get("text") for t in texts if as_dict(t).get("text") is not None]
+        if texts and record.inputs is None:
+            record.inputs = texts
+        used.update(k for k in attrs if k.startswith("embedding.embeddings."))
+    if kind in ("embedding", "reranker"):  # the step is a model's work: its own model and tokens
+        model = first(_STEP_MODELS)
+        record.model = str(model) if model is not None else None
+        record.provider = _provider(attrs)
+        record.input_tokens = to_int(
+            first(("gen_ai.usage.input_tokens", "llm.token_count.prompt", "llm.token_count.total"))
+        )
+    return used
+
+
 def _from_values(attrs: dict[str, Any]) -> tuple[list[Message], Message | None]:
-    """Last resort when no message attributes are set: the Vercel AI SDK's `ai.prompt.messages` /
-    `ai.response.text` / `ai.response.toolCalls`, or OpenInference's raw `input.value` / `output.value`."""
-    prompt = as_json(attrs.get("ai.prompt.messages"))
-    if isinstance(prompt, list):
-        messages = to_messages(prompt)
-        calls = as_json(attrs.get("ai.response.toolCalls"))
-        calls = [
-            tool_call(c.get("toolCallId"), c.get("toolName"), c.get("args", c.get("input")))
-            for c in (calls if isinstance(calls, list) else [])
-            if isinstance(c, dict)
-        ]
-        text = attrs.get("ai.response.text")
-        has_output = isinstance(text, str) or calls
-        return messages, make(
-            "assistant", text if isinstance(text, str) else "", tool_calls=calls or None
-        ) if has_output else None
+    """Last resort when no message attributes are set: OpenInference's raw `input.value` / `output.value`."""
     request = as_json(attrs.get("input.value"))
     response = as_json(attrs.get("output.value"))
+    adk_request = as_json(attrs.get("gcp.vertex.agent.llm_request"))  # Google ADK's own spans
+    if gemini.is_request(adk_request) and not gemini.is_request(request):
+        request, response = adk_request, as_json(attrs.get("gcp.vertex.agent.llm_response"))
+    if gemini.is_request(request):  # google-genai content: system instruction, parts, tool calls
+        return gemini.request_messages(request, {}), gemini.output_message(response)
     messages = (
         to_messages(request.get("messages"))
         if isinstance(request, dict) and isinstance(request.get("messages"), list)
@@ -687,7 +838,8 @@ _LOG_PATH = (
 
 
 class OtlpTraces(LogFormat):
-    """OTLP/JSON trace export requests: one record per GenAI model-call span, nothing for the rest."""
+    """OTLP/JSON trace export requests: one record per span, a step of its trace: the model calls
+    are LLM records, the other spans (tools, agents, retrievers, HTTP handlers...) steps."""
 
     name = "otlp"
     empty_reason = (
@@ -701,28 +853,65 @@ class OtlpTraces(LogFormat):
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:
         for res, scoped, scope, span in _walk(obj, *_SPAN_PATH):
             attrs = attributes(span.get("attributes"))
-            if not is_model_call(attrs):
-                continue
-            trace_id = hex_id(_get(span, "traceId", "trace_id"))
-            span_id = hex_id(_get(span, "spanId", "span_id"))
             raw = _single("resourceSpans", "scopeSpans", "spans", res, scoped, span)
-            source_id = f"{trace_id}:{span_id}" if trace_id and span_id else None
-            record = ctx.record(self.name, source_id=source_id, raw=raw, trace_id=trace_id)
-            record.metadata.update(_resource_meta(res.get("resource"), scope))
-            events = _span_events(span, attrs)
-            read_call(record, attrs, events)
-            start = exact_int(_get(span, "startTimeUnixNano", "start_time_unix_nano"))
-            end = exact_int(_get(span, "endTimeUnixNano", "end_time_unix_nano"))
-            record.timestamp = nano_timestamp(start)
-            if start and end and end >= start:
-                record.latency_ms = (end - start) / 1e6
-            record.error = _status_error(span.get("status"), attrs, events)
-            record.metadata["span_id"] = span_id
-            record.metadata["span_name"] = span.get("name")
-            parent = hex_id(_get(span, "parentSpanId", "parent_span_id"))
-            if parent:
-                record.metadata["parent_span_id"] = parent
-            yield record
+            meta = _resource_meta(res.get("resource"), scope)
+            yield span_record(
+                self.name,
+                ctx,
+                raw,
+                attrs,
+                _span_events(span, attrs),
+                trace_id=hex_id(_get(span, "traceId", "trace_id")),
+                span_id=hex_id(_get(span, "spanId", "span_id")),
+                parent_id=hex_id(_get(span, "parentSpanId", "parent_span_id")),
+                name=span.get("name"),
+                start_ns=exact_int(_get(span, "startTimeUnixNano", "start_time_unix_nano")),
+                end_ns=exact_int(_get(span, "endTimeUnixNano", "end_time_unix_nano")),
+                status=span.get("status"),
+                meta=meta,
+            )
+
+
+def step_id(trace_id: str | None, span_id: str | None) -> str | None:
+    """The record id of a span: its trace and span ids (None without both: a content hash then)."""
+    return f"{trace_id}:{span_id}" if trace_id and span_id else None
+
+
+def span_record(
+    fmt: str,
+    ctx: ParseContext,
+    raw: str | None,
+    attrs: dict[str, Any],
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    trace_id: str | None,
+    span_id: str | None,
+    parent_id: str | None,
+    name: Any,
+    start_ns: int | None,
+    end_ns: int | None,
+    status: Any,
+    meta: dict[str, Any],
+) -> Record:
+    """The record of one span, whatever file it came in (OTLP/JSON or a span dump): an LLM call,
+    or a step of another kind (`step_kind`) under its parent span's record."""
+    record = ctx.record(fmt, source_id=step_id(trace_id, span_id), raw=raw, trace_id=trace_id)
+    record.metadata.update(meta)
+    record.kind = step_kind(attrs)
+    if record.kind == "llm":
+        read_call(record, attrs, events)
+    else:
+        read_step(record, attrs, name)
+    record.parent_id = step_id(trace_id, parent_id)
+    record.timestamp = nano_timestamp(start_ns)
+    if start_ns and end_ns and end_ns >= start_ns:
+        record.latency_ms = (end_ns - start_ns) / 1e6
+    record.error = _status_error(status, attrs, events)
+    record.metadata["span_id"] = span_id
+    record.metadata["span_name"] = name
+    if parent_id:
+        record.metadata["parent_span_id"] = parent_id
+    return record
 
 
 class OtlpLogs(LogFormat):
@@ -740,6 +929,9 @@ class OtlpLogs(LogFormat):
             attrs = attributes(log.get("attributes"))
             event_name = _get(log, "eventName", "event_name") or attrs.get("event.name")
             if event_name != INFERENCE_EVENT:
+                step = self._event_step(ctx, res, scoped, scope, log, attrs, event_name)
+                if step is not None:
+                    yield step
                 continue
             body = any_value(log.get("body"))
             if isinstance(body, dict):  # some SDKs put the content in the body
@@ -762,3 +954,49 @@ class OtlpLogs(LogFormat):
             if span_id:
                 record.metadata["span_id"] = span_id
             yield record
+
+    def _event_step(
+        self,
+        ctx: ParseContext,
+        res: dict[str, Any],
+        scoped: dict[str, Any],
+        scope: Any,
+        log: dict[str, Any],
+        attrs: dict[str, Any],
+        event_name: Any,
+    ) -> Record | None:
+        """A named event emitted inside a span, as an `event` step under that span: its body (or
+        its attributes) as outputs. Events without a span, and the per-message GenAI events
+        (their content is the model call's), give nothing."""
+        trace_id = hex_id(_get(log, "traceId", "trace_id"))
+        span_id = hex_id(_get(log, "spanId", "span_id"))
+        if not (trace_id and span_id and isinstance(event_name, str) and event_name):
+            return None
+        if event_name in _MESSAGE_EVENTS or (
+            event_name.startswith("gen_ai.") and event_name.endswith(".message")
+        ):
+            return None
+        raw = _single("resourceLogs", "scopeLogs", "logRecords", res, scoped, log)
+        record = ctx.record(self.name, raw=raw, trace_id=trace_id)  # no id of its own: a hash
+        record.kind, record.name = "event", event_name
+        record.parent_id = step_id(trace_id, span_id)
+        record.metadata.update(_resource_meta(res.get("resource"), scope))
+        read_who(record, attrs)
+        fields = {k: v for k, v in attrs.items() if k != "event.name" and v is not None}
+        body = any_value(log.get("body")) if "body" in log else None
+        record.outputs = decode(body) if body not in (None, "", {}) else fields or None
+        if body not in (None, "", {}):
+            record.metadata.update(fields)
+        record.timestamp = nano_timestamp(
+            _get(log, "timeUnixNano", "time_unix_nano")
+        ) or nano_timestamp(_get(log, "observedTimeUnixNano", "observed_time_unix_nano"))
+        severity = exact_int(_get(log, "severityNumber", "severity_number"))
+        text = _get(log, "severityText", "severity_text")
+        if text:
+            record.metadata["severity"] = text
+        if (severity is not None and severity >= _SEVERITY_ERROR) or attrs.get("error.type"):
+            record.error = str(
+                attrs.get("error.type") or (body if isinstance(body, str) else text) or "ERROR"
+            )
+        record.metadata["span_id"] = span_id
+        return record

@@ -1,4 +1,5 @@
-"""promptfoo-style CSV: promptfoo test files and the production-log CSVs people feed to it.
+"""promptfoo: CSV test files (and the production-log CSVs people feed to it), and the results
+of `promptfoo eval -o results.json` (`promptfoo-results`, at the end of this module).
 
 promptfoo reads a CSV row as one test case (see promptfoo's `testCaseFromCsvRow`):
 
@@ -25,9 +26,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from reviewer.ingest.base import LogFormat, ParseContext, Rejected
-from reviewer.messages import make
-from reviewer.records import Record, iso_timestamp, to_float
+from reviewer.ingest.base import LogFormat, ParseContext, Rejected, as_dict, as_json, dumps
+from reviewer.messages import make, merge_output, to_messages
+from reviewer.records import Record, iso_timestamp, to_float, to_int
 
 INPUT_COLUMNS = ("input", "prompt", "question", "query", "user", "user_input", "message")
 OUTPUT_COLUMNS = ("output", "response", "answer", "completion", "last_assistant", "assistant")
@@ -283,3 +284,154 @@ class PromptfooCsv(LogFormat):
                 setattr(record, field, to_float(value))
             else:
                 setattr(record, field, value)
+
+
+# -- promptfoo eval results: `promptfoo eval -o results.json` (and .jsonl) ---------------------
+
+
+def is_results_file(obj: Any) -> bool:
+    """`{evalId, results: {version, timestamp, prompts, results: [...], stats}, config, ...}`."""
+    inner = obj.get("results") if isinstance(obj, dict) else None
+    return (
+        isinstance(inner, dict)
+        and isinstance(inner.get("results"), list)
+        and ("evalId" in obj or "version" in inner or "stats" in inner)
+    )
+
+
+def is_result_row(obj: Any) -> bool:
+    """One EvaluateResult (a line of `-o results.jsonl`, an element of `results.results`)."""
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("prompt"), dict)
+        and ("testCase" in obj or "vars" in obj)
+        and ("response" in obj or "gradingResult" in obj or "success" in obj)
+        and ("promptIdx" in obj or "testIdx" in obj or "latencyMs" in obj)
+    )
+
+
+def prompt_messages(prompt: Any) -> list[dict[str, Any]]:
+    """The rendered prompt: `raw` may be a JSON chat array (or object), else it is one user text."""
+    raw = prompt.get("raw") if isinstance(prompt, dict) else prompt
+    if not isinstance(raw, str):
+        return to_messages(raw) if raw is not None else []
+    decoded = as_json(raw)
+    if (
+        isinstance(decoded, list)
+        and decoded
+        and all(isinstance(m, dict) and "role" in m for m in decoded)
+    ):
+        return to_messages(decoded)
+    if isinstance(decoded, dict) and "role" in decoded:
+        return to_messages(decoded)
+    return [make("user", raw)] if raw else []
+
+
+def split_provider(provider_id: Any) -> tuple[str | None, str | None]:
+    """("openai", "gpt-4.1-mini") from "openai:gpt-4.1-mini" or "openai:chat:gpt-4.1-mini"."""
+    if not isinstance(provider_id, str) or not provider_id:
+        return None, None
+    head, sep, rest = provider_id.partition(":")
+    if not sep:
+        return None, provider_id
+    for kind in ("chat:", "completion:", "responses:", "messages:"):
+        if rest.startswith(kind):
+            rest = rest[len(kind) :]
+    return head, rest or None
+
+
+class PromptfooResults(LogFormat):
+    """promptfoo eval output: one record per result row (a prompt × test case × provider)."""
+
+    name = "promptfoo-results"
+
+    def detect(self, obj: Any) -> bool:
+        return is_results_file(obj) or is_result_row(obj)
+
+    def parse(self, obj: Any, ctx: ParseContext) -> Iterable[Record]:
+        if is_result_row(obj):
+            yield self._row(obj, {}, ctx, raw=None)
+            return
+        inner = obj["results"]
+        shared = {
+            "eval_id": obj.get("evalId"),
+            "timestamp": inner.get("timestamp"),
+            "version": inner.get("version"),
+            "description": as_dict(obj.get("config")).get("description"),
+        }
+        for row in inner["results"]:
+            if isinstance(row, dict):
+                yield self._row(row, shared, ctx, raw=dumps(row))
+
+    def _row(
+        self, row: dict[str, Any], shared: dict[str, Any], ctx: ParseContext, raw: str | None
+    ) -> Record:
+        eval_id = shared.get("eval_id") or row.get("evalId")
+        row_id = row.get("id")
+        if isinstance(row_id, str) and row_id:
+            source_id = row_id
+        elif eval_id is not None:
+            source_id = f"{eval_id}:{row.get('testIdx')}:{row.get('promptIdx')}:{as_dict(row.get('provider')).get('id')}"
+        else:
+            source_id = None
+        record = ctx.record(self.name, source_id=source_id, raw=raw)
+        record.messages = prompt_messages(row.get("prompt"))
+        response = as_dict(row.get("response"))
+        output = response.get("output")
+        if output is not None and output != "":
+            record.output = (
+                merge_output(to_messages(output, "assistant"))
+                if not isinstance(output, str)
+                else make("assistant", output)
+            )
+        provider = row.get("provider")
+        provider_id = provider.get("id") if isinstance(provider, dict) else provider
+        record.provider, record.model = split_provider(provider_id)
+        usage = as_dict(response.get("tokenUsage")) or as_dict(row.get("tokenUsage"))
+        record.input_tokens, record.output_tokens = (
+            to_int(usage.get("prompt")),
+            to_int(usage.get("completion")),
+        )
+        record.latency_ms = to_float(row.get("latencyMs"))
+        record.cost_usd = to_float(row.get("cost"))
+        if record.cost_usd is None:
+            record.cost_usd = to_float(response.get("cost"))
+        record.timestamp = iso_timestamp(shared.get("timestamp") or row.get("timestamp"))
+        error = row.get("error") or response.get("error")
+        if error:
+            record.error = error if isinstance(error, str) else dumps(error)
+        test = as_dict(row.get("testCase"))
+        meta: dict[str, Any] = {}
+        for key in ("eval_id", "description", "version"):
+            if shared.get(key) is not None:
+                meta[key] = shared[key]
+        variables = row.get("vars") if isinstance(row.get("vars"), dict) else test.get("vars")
+        if variables:
+            meta["vars"] = variables
+        for key in ("success", "score", "failureReason"):
+            if row.get(key) is not None:
+                meta[key] = row[key]
+        if row.get("namedScores"):
+            meta["namedScores"] = row["namedScores"]
+        grading = row.get("gradingResult")
+        if isinstance(grading, dict):
+            meta["grading"] = grading
+        if test.get("description"):
+            meta["test"] = test["description"]
+        if test.get("assert"):
+            meta["assertions"] = test["assert"]
+        if isinstance(test.get("metadata"), dict):
+            for key, value in test["metadata"].items():
+                meta.setdefault(key, value)
+        prompt = as_dict(row.get("prompt"))
+        if prompt.get("label"):
+            meta["prompt_label"] = prompt["label"]
+        for key in ("promptId", "promptIdx", "testIdx"):
+            if row.get(key) is not None:
+                meta[key] = row[key]
+        if isinstance(provider, dict) and provider.get("label"):
+            meta["provider_label"] = provider["label"]
+        if response.get("cached") is not None:
+            meta["cached"] = response["cached"]
+        record.metadata = meta
+        return record

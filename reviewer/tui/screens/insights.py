@@ -1,5 +1,6 @@
 """Insights: what users and reviewers say, over time, with sparklines; a theme or a period opens
-a review queue of exactly its records."""
+a review queue of exactly its records. With agent traces (or trace reviews), a trace section:
+steps, tokens and cost per trace, tool error rate per tool, where failing traces went wrong."""
 
 from __future__ import annotations
 
@@ -93,6 +94,16 @@ class InsightsScreen(Screen[None]):
         with Vertical(id="insights-body"):
             yield Label("Series (sparklines: one bar a period)", classes="section")
             yield FitTable(flex={""}, id="insights-series", cursor_type="row")
+            with Horizontal(id="insights-traces"):
+                with Vertical(id="insights-traces-figures"):
+                    yield Label("Per trace", id="insights-traces-title", classes="section")
+                    yield FitTable(flex={"trend"}, id="insights-trace-figures", cursor_type="row")
+                with Vertical():
+                    yield Label("Tool error rate", classes="section")
+                    yield FitTable(flex={"tool"}, id="insights-tools", cursor_type="row")
+                with Vertical():
+                    yield Label("Marked on failing traces", classes="section")
+                    yield FitTable(flex={"step", "trend"}, id="insights-marked", cursor_type="row")
             with Horizontal(id="insights-lower"):
                 with Vertical(id="insights-left"):
                     yield Label(
@@ -142,6 +153,12 @@ class InsightsScreen(Screen[None]):
             "cost",
         )
         self.query_one("#insights-themes", DataTable).add_columns("theme", "reviews", "trend")
+        self.query_one("#insights-trace-figures", DataTable).add_columns(
+            "per trace", "p50", "p95", "all", "trend"
+        )
+        self.query_one("#insights-tools", DataTable).add_columns("tool", "calls", "errors")
+        self.query_one("#insights-marked", DataTable).add_columns("step", "traces", "trend")
+        self.query_one("#insights-traces").display = False
         self.query_one("#insights-coverage", DataTable).add_columns(
             "theme", "reviewed", "cases", "eval", ""
         )
@@ -156,9 +173,10 @@ class InsightsScreen(Screen[None]):
     def _load(self, load: int, bucket: str, split: str | None) -> None:
         from reviewer.insights.metrics import insights
 
-        self.post_message(
-            self.Measured(load, insights(self.app.ctx.engine, bucket=bucket, by=split))
-        )
+        ctx = self.app.ctx
+        trace_queues = [q.name for q in ctx.queues if q.unit == "trace"]
+        data = insights(ctx.engine, bucket=bucket, by=split, trace_queues=trace_queues)
+        self.post_message(self.Measured(load, data))
 
     @on(Measured)
     def _fill(self, message: Measured) -> None:
@@ -205,7 +223,57 @@ class InsightsScreen(Screen[None]):
                 Text(literal(row.theme)), str(row.reviewed), str(row.dataset_items), pct(row.eval_pass_rate),
                 Text("gap: no case", style="bold red") if row.gap else Text(""),
             )  # fmt: skip
+        self._fill_traces(data.traces)
         self._fill_periods()
+
+    def _fill_traces(self, traces: Any) -> None:
+        """The trace section, shown only when there are agent traces or trace reviews."""
+        self.query_one("#insights-traces").display = traces is not None
+        if traces is None:
+            return
+        b, t = traces.buckets, traces.totals
+
+        def num(value: float | None, digits: int = 0) -> str:
+            return "—" if value is None else f"{value:,.{digits}f}"
+
+        def usd(value: float | None) -> str:
+            return "—" if value is None else f"${value:.4f}"
+
+        def trend(values: list[float | None], style: str) -> Tail:
+            return Tail(Text(spark(values, low=0), style=style))
+
+        figures = self.query_one("#insights-trace-figures", DataTable)
+        figures.clear()
+        runs = "run" if t.traces == 1 else "runs"
+        self.query_one("#insights-traces-title", Label).update(
+            f"Per trace: {t.traces} agent {runs} (trend per {self.bucket})"
+        )
+        figures.add_row("steps", num(t.steps_p50, 1), num(t.steps_p95, 1), f"max {num(t.steps_max)}",
+                        trend([x.steps_p95 for x in b], "yellow"))  # fmt: skip
+        figures.add_row("tokens", num(t.tokens_p50), num(t.tokens_p95), num(t.tokens),
+                        trend([x.tokens_p95 for x in b], "yellow"))  # fmt: skip
+        figures.add_row("cost", usd(t.cost_p50), usd(t.cost_p95), usd(t.cost_usd),
+                        trend([x.cost_p95 for x in b], "yellow"))  # fmt: skip
+        figures.add_row(
+            "failed", "", "", f"{t.reviews_fail}/{t.reviews_n}",
+            trend([float(x.reviews_fail) for x in b], "red"),
+        )  # fmt: skip
+        tools = self.query_one("#insights-tools", DataTable)
+        tools.clear()
+        for row in traces.tools:
+            tools.add_row(
+                Text(literal(row.name)), str(row.calls),
+                Text(f"{row.errors} ({pct(row.error_rate)})", style="red" if row.errors else ""),
+            )  # fmt: skip
+        marked = self.query_one("#insights-marked", DataTable)
+        marked.clear()
+        rows = [(m.key, m) for m in traces.marked_kinds]
+        rows += [(f"tool {m.key}", m) for m in traces.marked_tools]
+        for label, m in rows:
+            marked.add_row(
+                Text(literal(label)), str(m.total),
+                trend([float(n) for n in m.per_bucket], "magenta"),
+            )  # fmt: skip
 
     def _fill_periods(self) -> None:
         periods = self.query_one("#insights-periods", DataTable)

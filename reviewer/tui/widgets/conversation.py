@@ -86,6 +86,8 @@ def render_message(
 ) -> RenderableType:
     role = str(message.get("role") or "?")
     content = str(message.get("content") or "")
+    if role == "tool" and message.get("error") and content == str(message["error"]):
+        content = ""  # the error line below says it
     parts: list[RenderableType] = []
     limit = SYSTEM_FOLD_LINES if role == "system" else FOLD_LINES
     shown, hidden = fold_text(content, limit, unfolded)
@@ -119,6 +121,9 @@ def render_message(
         )
         parts.append(head)
         parts.append(_json_block(str(call.get("arguments") or "")))
+    if role == "tool" and message.get("error"):
+        # a failed tool run: its error, shown literally, before the result text (if any)
+        parts.insert(0, plain("✗ tool error: " + str(message["error"]), style="bold red"))
     if role == "tool" and message.get("tool_call_id"):
         parts.insert(
             0, Text(f"↳ result of {literal(str(message['tool_call_id']))}", style="dim yellow")
