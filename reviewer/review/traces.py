@@ -196,3 +196,12 @@ def tree_order(steps: list[Step]) -> list[Step]:
             sorted((s for s in steps if s.id not in seen), key=lambda s: (s.timestamp or "", s.id))
         )
     return ordered
+
+
+def step_record(engine: Engine, step_id: str) -> dict[str, Any]:
+    """One step's content (messages, output, inputs, outputs, error...) in the export shape,
+    read when the step is selected."""
+    from reviewer.store.events import load_record
+
+    with engine.connect() as conn:
+        return load_record(conn, step_id)

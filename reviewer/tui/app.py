@@ -175,8 +175,10 @@ class ReviewerApp(App[None]):
             self.notify(f"no queue named {queue_name!r}", severity="error", markup=False)
             return
         from reviewer.tui.screens.review import ReviewScreen
+        from reviewer.tui.screens.trace import TraceScreen
 
-        self.push_screen(ReviewScreen(queue, queue_item_id=queue_item_id))
+        screen = TraceScreen if queue.unit == "trace" else ReviewScreen
+        self.push_screen(screen(queue, queue_item_id=queue_item_id))
 
     def open_datasets(self) -> None:
         from reviewer.tui.screens.datasets import DatasetsScreen

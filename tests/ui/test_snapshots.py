@@ -1,5 +1,6 @@
 """Pinned pictures of home, review, the Prompt Lab and insights, at 100x30 (the smallest
-terminal laid out) and at 160x48 (regenerate with --snapshot-update, then look at them)."""
+terminal laid out) and at 160x48, and of the trace screen at 160x48 (regenerate with
+--snapshot-update, then look at them)."""
 
 from __future__ import annotations
 
@@ -160,3 +161,29 @@ def test_insights_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, 
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+def test_trace_screen(snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `unit: trace` queue at 160x48: the tree with the failing tool call selected and marked
+    as where it went wrong, its content beside it, the review on the right."""
+    from tests.ui.test_trace_screen import HOSTILE, trace_workspace
+    from tests.unit.test_traces import AGENT
+
+    monkeypatch.setattr("reviewer.tui.screens.trace.CONTENT_DELAY", 0)
+    ws, engine = trace_workspace(tmp_path, [*AGENT, *HOSTILE])
+    app = make_app(engine, ws)
+
+    async def ready(pilot: Any) -> None:
+        await settle(pilot)
+        app.open_review("agent-runs")
+        await settle(pilot)
+        for key in ("E", "m"):
+            await pilot.press(key)
+            await settle(pilot)
+        app.clear_notifications()  # the same picture however long the keys took
+        await settle(pilot)
+
+    try:
+        assert snap_compare(app, terminal_size=(160, 48), run_before=ready)
+    finally:
+        engine.dispose()

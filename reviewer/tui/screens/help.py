@@ -15,6 +15,12 @@ EXTRA_HELP = {
         ("0-9", "give the focused rubric score that value (a category's options are numbered 1-9)"),
         ("↑ ↓ pgup pgdn home end", "scroll the conversation (an item opens at its last user turn)"),
     ],
+    "TraceScreen": [
+        ("0-9", "give the focused rubric score that value (a category's options are numbered 1-9)"),
+        ("o", "unfold the step's long messages, inputs, outputs and documents (and fold them)"),
+        ("✗ ◆ ✎", "in the tree: a step that failed, the step marked, a step with a note"),
+        ("▾ ▸", "in the tree: a step's children shown, folded"),
+    ],
     "ThemePicker": [("↑ ↓", "move")],
 }
 
@@ -64,12 +70,19 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(classes="dialog help"):
             yield Label("Keys  (esc closes)", classes="section")
             name = type(self.beneath).__name__
-            screen_bindings = [b for b in type(self.beneath).BINDINGS if isinstance(b, Binding)]
-            yield Static(
-                bindings_table(
-                    name.replace("Screen", ""), screen_bindings, EXTRA_HELP.get(name, [])
-                )
+            # a screen's keys and those it inherits (the trace screen has the review's too)
+            classes = [
+                c
+                for c in reversed(type(self.beneath).__mro__)
+                if c.__module__.startswith("reviewer.") and "BINDINGS" in c.__dict__
+            ]
+            screen_bindings = [
+                b for c in classes for b in c.__dict__["BINDINGS"] if isinstance(b, Binding)
+            ]
+            extra = next(
+                (EXTRA_HELP[c.__name__] for c in reversed(classes) if c.__name__ in EXTRA_HELP), []
             )
+            yield Static(bindings_table(name.replace("Screen", ""), screen_bindings, extra))
             app_bindings = [b for b in type(self.app).BINDINGS if isinstance(b, Binding)]
             app_bindings.append(
                 Binding("ctrl+p", "command_palette", "command palette", id="app.palette")

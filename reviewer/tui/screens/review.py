@@ -28,6 +28,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from reviewer.datasets.promote import GENERATED, generated_origin
@@ -124,6 +125,10 @@ def what_was_undone(
             said = f"promotion (still in {', '.join(datasets_after)})"
         else:
             said = "promotion"
+    elif action == "step":
+        said = "where it went wrong" + (f" ({short(before.step_id, 40)})" if before.step_id else "")
+    elif action == "step_note":
+        said = "step note"
     else:  # note, skip, drop
         said = action
     return literal(said)
@@ -261,7 +266,7 @@ class ReviewScreen(Screen[None]):
 
         ctx = self.app.ctx
         self.session = PromotingSession(ctx.engine, self.queue, ctx.reviewer)
-        self.query_one(Conversation).focus()
+        self._reading().focus()
         if self.queue.assist is not None:
             self.pre_grade()
         start = self.start_item
@@ -520,27 +525,39 @@ class ReviewScreen(Screen[None]):
                 (counts, "dim"),
             )  # fmt: skip
         )
-        conversation = self.query_one(Conversation)
         if self.item is None:
-            conversation.show([], None)
+            self._show_nothing()
             self.query_one("#rubric", Static).update(
                 Text(
                     "Nothing left to review in this queue.\n\nPress u to undo, ← to go back, or q for home.",
                     style="bold",
                 )
             )
-            self.query_one("#meta", Static).update("")
             return
-        record = self.item.record
-        if changed:
-            conversation.show(
-                record.get("messages") or [],
-                record.get("output"),
-                record.get("error"),
-                output_label=SUGGESTED_EXPECTED if generated_origin(record) else None,
-            )
-            self.query_one("#meta", Static).update(meta_panel(record))
+        self._show_record(self.item, changed=changed)
         self.query_one("#rubric", Static).update(self._rubric_panel())
+
+    def _reading(self) -> Widget:
+        """What has the focus while reading an item (the keys that scroll go to it)."""
+        return self.query_one(Conversation)
+
+    def _show_nothing(self) -> None:
+        """The reading side when the queue has no item left."""
+        self.query_one(Conversation).show([], None)
+        self.query_one("#meta", Static).update("")
+
+    def _show_record(self, item: ItemView, *, changed: bool) -> None:
+        """The reading side of the item: its conversation and its facts (when it changed)."""
+        if not changed:
+            return
+        record = item.record
+        self.query_one(Conversation).show(
+            record.get("messages") or [],
+            record.get("output"),
+            record.get("error"),
+            output_label=SUGGESTED_EXPECTED if generated_origin(record) else None,
+        )
+        self.query_one("#meta", Static).update(meta_panel(record))
 
     def _rubric_panel(self) -> Table:
         assert self.item is not None
@@ -1026,9 +1043,7 @@ class ReviewScreen(Screen[None]):
         if what == "note":
             editor = TextEditor("note", item.review.note or "", language=None)
         else:
-            start = item.review.corrected or (
-                (item.record.get("output") or {}).get("content") or ""
-            )
+            start = item.review.corrected or self._answer_given(item)
             record = item.record
             editor = TextEditor(
                 "expected answer" if generated_origin(record) else "corrected answer",
@@ -1062,6 +1077,10 @@ class ReviewScreen(Screen[None]):
 
         self._ask(editor, saved)
         return True
+
+    def _answer_given(self, item: ItemView) -> str:
+        """What the corrected answer's editor starts from: the answer being corrected."""
+        return str((item.record.get("output") or {}).get("content") or "")
 
     def action_promote(self) -> None:
         self._enqueue(self._promote_to_queue_dataset)

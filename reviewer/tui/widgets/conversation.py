@@ -39,10 +39,27 @@ def _json_block(text: str) -> RenderableType:
         return plain(text)
     if not isinstance(value, dict | list):
         return plain(text)
-    pretty = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
-    return Syntax(
+    return json_value(value)
+
+
+def json_value(value: Any, *, fold: int | None = None) -> RenderableType:
+    """A JSON value (a tool's inputs or outputs), indented and highlighted, shown literally;
+    with `fold`, cut to that many lines and saying how many more there are."""
+    if isinstance(value, str):
+        return plain(value)
+    try:
+        pretty = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return plain(repr(value))
+    hidden = 0
+    if fold is not None:
+        pretty, hidden = fold_text(pretty, fold, unfolded=False)
+    block = Syntax(
         literal(pretty), "json", theme="ansi_dark", word_wrap=True, background_color="default"
     )
+    if not hidden:
+        return block
+    return Group(block, Text(f"… folded, {hidden} more lines (o to unfold)", style="dim italic"))
 
 
 def _is_json(text: str) -> bool:
@@ -53,7 +70,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _fold(text: str, limit: int, unfolded: bool) -> tuple[str, int]:
+def fold_text(text: str, limit: int, unfolded: bool) -> tuple[str, int]:
     """The text to show and how many lines were hidden."""
     if unfolded:
         return text, 0
@@ -73,7 +90,7 @@ def render_message(
         content = ""  # the error line below says it
     parts: list[RenderableType] = []
     limit = SYSTEM_FOLD_LINES if role == "system" else FOLD_LINES
-    shown, hidden = _fold(content, limit, unfolded)
+    shown, hidden = fold_text(content, limit, unfolded)
     if shown:
         if (
             role == "assistant"
