@@ -13,7 +13,7 @@ is upgraded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,12 +43,24 @@ def trace_key(trace_id: str | None, session_id: str | None) -> str | None:
     return None
 
 
+def _epoch(timestamp: str) -> float | None:
+    """Seconds since the epoch of a stored timestamp (fixed-width UTC text)."""
+    try:
+        return datetime.fromisoformat(timestamp).timestamp()
+    except ValueError:
+        return None
+
+
+def _text_of(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime(TIMESTAMP_FORMAT)
+
+
 def end_time(timestamp: str | None, latency_ms: float | None) -> str | None:
     """When a step ended: its start plus its latency (its start when the latency is unknown)."""
     if timestamp is None or not latency_ms:
         return timestamp
     try:
-        start = datetime.strptime(timestamp, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+        start = datetime.fromisoformat(timestamp)
     except ValueError:
         return timestamp
     return (start + timedelta(milliseconds=latency_ms)).strftime(TIMESTAMP_FORMAT)
@@ -100,16 +112,20 @@ def anchor_of(steps: list[dict[str, Any]]) -> dict[str, Any]:
     if len(roots) == 1:
         return roots[0]
     pool = roots or steps
-    return max(pool, key=lambda s: (s["_end"] or "", s["timestamp"] or "", s["id"]))
+    return max(pool, key=lambda s: (s.get("_end") or 0.0, s["timestamp"] or "", s["id"]))
 
 
 def totals_of(key: str, steps: list[dict[str, Any]]) -> Totals:
     """A trace's totals from its steps (dicts of `STEP_COLUMNS`)."""
     t = Totals(key=key, steps=len(steps))
     tools: set[str] = set()
+    first: float | None = None
+    last: float | None = None
     for s in steps:
         kind = s["kind"] or "llm"
-        s["_end"] = end_time(s["timestamp"], s["latency_ms"])
+        start = _epoch(s["timestamp"]) if s["timestamp"] else None
+        end = None if start is None else start + (s["latency_ms"] or 0.0) / 1000.0
+        s["_end"] = end
         if kind == "llm":
             t.llm_calls += 1
         elif kind == "tool":
@@ -123,14 +139,13 @@ def totals_of(key: str, steps: list[dict[str, Any]]) -> Totals:
         t.input_tokens = _add(t.input_tokens, s["input_tokens"])
         t.output_tokens = _add(t.output_tokens, s["output_tokens"])
         t.cost_usd = _add(t.cost_usd, s["cost_usd"])
-        if s["timestamp"] and (t.started is None or s["timestamp"] < t.started):
-            t.started = s["timestamp"]
-        if s["_end"] and (t.ended is None or s["_end"] > t.ended):
-            t.ended = s["_end"]
-    if t.started and t.ended:
-        start = datetime.strptime(t.started, TIMESTAMP_FORMAT)
-        end = datetime.strptime(t.ended, TIMESTAMP_FORMAT)
-        t.duration_ms = round((end - start).total_seconds() * 1000.0, 3)
+        if start is not None and (first is None or start < first):
+            first, t.started = start, s["timestamp"]
+        if end is not None and (last is None or end > last):
+            last = end
+    if first is not None and last is not None:
+        t.ended = _text_of(last)
+        t.duration_ms = round((last - first) * 1000.0, 3)
     t.tools = sorted(tools)
     t.anchor_id = anchor_of(steps)["id"]
     return t
@@ -157,81 +172,64 @@ def final_output_text(output: str | None, outputs: str | None) -> str | None:
     return None
 
 
-def _steps_of(conn: Connection, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The steps of the traces `keys`, as dicts of STEP_COLUMNS."""
-    cols = ", ".join(STEP_COLUMNS)
-    ids = [k for k in keys if not k.startswith(SESSION_PREFIX)]
-    sessions = [k[len(SESSION_PREFIX) :] for k in keys if k.startswith(SESSION_PREFIX)]
-    found: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
-    queries: list[tuple[str, list[str]]] = []
-    if ids:
-        queries.append((f"SELECT {cols} FROM records WHERE trace_id IN :keys", ids))
-    if sessions:
-        queries.append(
-            (
-                f"SELECT {cols} FROM records WHERE trace_id IS NULL AND session_id IN :keys",
-                sessions,
-            )
-        )
-    from sqlalchemy import bindparam
-
-    for sql, values in queries:
-        stmt = text(sql).bindparams(bindparam("keys", expanding=True))
-        for row in conn.execute(stmt, {"keys": values}).mappings():
-            step = dict(row)
-            key = trace_key(step["trace_id"], step["session_id"])
-            if key is not None and key in found:
-                found[key].append(step)
-    return found
+def _step(row: Any) -> dict[str, Any]:
+    return dict(zip(STEP_COLUMNS, row, strict=True))
 
 
 def trace_steps(conn: Connection, key: str) -> list[dict[str, Any]]:
     """The steps of trace `key` (dicts of STEP_COLUMNS), in no particular order."""
-    return _steps_of(conn, [key])[key]
+    cols = ", ".join(STEP_COLUMNS)
+    if key.startswith(SESSION_PREFIX):
+        sql = f"SELECT {cols} FROM records WHERE session_id = :k"
+        rows = conn.execute(text(sql), {"k": key[len(SESSION_PREFIX) :]})
+        return [_step(r) for r in rows if r[1] is None]  # trace_id is the second column
+    rows = conn.execute(text(f"SELECT {cols} FROM records WHERE trace_id = :k"), {"k": key})
+    return [_step(r) for r in rows]
 
 
-def _chunks(values: Iterable[str], size: int = _CHUNK) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _touched(conn: Connection, import_id: int | None) -> Iterator[str]:
-    """The trace keys of an import's records (of every record when `import_id` is None)."""
-    where = "" if import_id is None else " AND import_id = :imp"
+def _grouped(conn: Connection, import_id: int | None) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Every trace an import touched (every trace with None) with its steps: two ordered scans,
+    one by trace id and one by session, each over its index, one trace in memory at a time."""
+    cols = ", ".join(STEP_COLUMNS)
     args = {} if import_id is None else {"imp": import_id}
-    sql = text(f"SELECT DISTINCT trace_id FROM records WHERE trace_id IS NOT NULL{where}")
-    for (tid,) in conn.execute(sql, args):
-        yield tid
-    sql = text(
-        f"SELECT DISTINCT session_id FROM records WHERE trace_id IS NULL AND session_id IS NOT NULL{where}"
+    mine = "" if import_id is None else " AND import_id = :imp"
+    scans = (
+        (
+            f"SELECT {cols} FROM records WHERE trace_id IN (SELECT DISTINCT trace_id FROM records"
+            f" WHERE trace_id IS NOT NULL{mine}) ORDER BY trace_id",
+            1,
+            "",
+        ),
+        (
+            f"SELECT {cols} FROM records WHERE session_id IN (SELECT DISTINCT session_id FROM"
+            f" records WHERE trace_id IS NULL AND session_id IS NOT NULL{mine}) ORDER BY session_id",
+            2,
+            SESSION_PREFIX,
+        ),
     )
-    for (sid,) in conn.execute(sql, args):
-        yield SESSION_PREFIX + sid
+    for sql, at, prefix in scans:
+        current: str | None = None
+        steps: list[dict[str, Any]] = []
+        for row in conn.execute(text(sql), args):
+            if prefix and row[1] is not None:  # a step of a trace that has an id
+                continue
+            value = row[at]
+            if value != current:
+                if steps:
+                    yield prefix + current, steps  # type: ignore[operator]
+                current, steps = value, []
+            steps.append(_step(row))
+        if steps:
+            yield prefix + current, steps  # type: ignore[operator]
 
 
 def rebuild_traces(engine: Engine | Connection, import_id: int | None = None) -> int:
     """Recompute the totals of the traces an import touched (every trace with None); returns
-    how many traces were written. Each chunk of traces is one transaction."""
+    how many traces were written, in one transaction."""
     if isinstance(engine, Connection):
         return _rebuild(engine, import_id)
-    with engine.connect() as conn:
-        keys = list(_touched(conn, import_id))
-    written = 0
-    for chunk in _chunks(keys):
-        with engine.begin() as conn:
-            written += _write(conn, chunk)
-    return written
-
-
-def _rebuild(conn: Connection, import_id: int | None) -> int:
-    keys = list(_touched(conn, import_id))
-    return sum(_write(conn, chunk) for chunk in _chunks(keys))
+    with engine.begin() as conn:
+        return _rebuild(conn, import_id)
 
 
 _INSERT = (
@@ -242,19 +240,28 @@ _INSERT = (
 )
 
 
-def _write(conn: Connection, keys: list[str]) -> int:
+def _rebuild(conn: Connection, import_id: int | None) -> int:
+    written = 0
+    batch: list[Totals] = []
+    for key, steps in _grouped(conn, import_id):
+        batch.append(totals_of(key, steps))
+        if len(batch) >= _CHUNK:
+            written += _write(conn, batch)
+            batch = []
+    if batch:
+        written += _write(conn, batch)
+    return written
+
+
+def _write(conn: Connection, rows: list[Totals]) -> int:
+    """Store a batch of traces' totals, with their final outputs, in place of the old ones."""
     from sqlalchemy import bindparam
 
-    steps = _steps_of(conn, keys)
-    rows = [totals_of(key, found) for key, found in steps.items() if found]
-    if not rows:
-        return 0
-    anchors = [t.anchor_id for t in rows]
     outputs: dict[str, tuple[str | None, str | None]] = {}
     stmt = text("SELECT id, output, outputs FROM records WHERE id IN :ids").bindparams(
         bindparam("ids", expanding=True)
     )
-    for rid, output, outs in conn.execute(stmt, {"ids": anchors}):
+    for rid, output, outs in conn.execute(stmt, {"ids": [t.anchor_id for t in rows]}):
         outputs[rid] = (output, outs)
     for t in rows:
         t.final_output = final_output_text(*outputs.get(t.anchor_id, (None, None)))
