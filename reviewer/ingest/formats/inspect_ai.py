@@ -426,13 +426,12 @@ def _events_data(sample: dict[str, Any]) -> list[Any]:
     return messages if isinstance(messages, list) else []
 
 
-def _completion(output: Any) -> Any:
-    """A sample's final output: its completion text, else its output message."""
-    if not isinstance(output, dict):
-        return None
-    if isinstance(output.get("completion"), str) and output["completion"]:
-        return output["completion"]
-    message = _output_message(output)
+def _completion(output: Any, message: Message | None) -> Any:
+    """A sample's final output: its completion text, else the text of its output message (the
+    whole message when it calls tools)."""
+    completion = output.get("completion") if isinstance(output, dict) else None
+    if isinstance(completion, str) and completion:
+        return completion
     if message is None:
         return None
     return message.get("content") if not message.get("tool_calls") else message
@@ -448,7 +447,7 @@ def _as_root(
     record.trace_id = record.id
     record.name = str(ev.get("task") or "sample")
     record.inputs = resolve(sample.get("input"), att)
-    record.outputs = _completion(resolve(sample.get("output"), att))
+    record.outputs = _completion(resolve(sample.get("output"), att), record.output)
     record.messages = []
     record.output = None
     record.input_tokens = record.output_tokens = None
