@@ -151,7 +151,7 @@ def test_shipped_queues_on_the_sample_logs(engine):
 
     assert {n: (r.added, r.total) for n, r in results.items()} == {
         "thumbs-down": (30, 30), "slow-calls": (18, 18), "extract-order-json": (100, 100),
-        "daily-sample": (33, 33),
+        "daily-sample": (33, 33), "agent-traces": (12, 12),
     }  # fmt: skip
     assert queue_counts(engine, ["thumbs-down", "slow-calls", "nope"]) == {
         "thumbs-down": {"total": 30, "pending": 30, "done": 0, "skipped": 0},
