@@ -54,6 +54,7 @@ ProgressFn = Callable[[str, int, int], None]
 _RAW = RECORD_COLUMNS.index("raw")
 _MESSAGES = RECORD_COLUMNS.index("messages")
 _OUTPUT = RECORD_COLUMNS.index("output")
+_KIND = RECORD_COLUMNS.index("kind")
 
 
 @dataclass
@@ -404,7 +405,11 @@ class Importer:
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             for row in outcome.rows:
-                if row[_OUTPUT] is None and row[_MESSAGES] in (None, NO_MESSAGES):
+                if (
+                    row[_OUTPUT] is None
+                    and row[_MESSAGES] in (None, NO_MESSAGES)
+                    and row[_KIND] in (None, "llm")  # a tool or agent step has no messages
+                ):
                     rep.without_content += 1
                 if row[_RAW] is None:  # from a parsing worker: the raw text is the line
                     row = (*row[:_RAW], _raw_text(item.raw).rstrip("\r\n"), *row[_RAW + 1 :])
