@@ -171,7 +171,10 @@ def test_sync_is_idempotent(engine):
     )
     assert {q.name: item_rows(engine, q.name) for q in queues} == before
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(QI)).scalar_one() == 30 + 18 + 100 + 33 + 12
+        assert (
+            conn.execute(select(func.count()).select_from(QI)).scalar_one()
+            == 30 + 18 + 100 + 33 + 12
+        )
 
 
 def test_records_imported_later_join_on_the_next_sync(engine):
