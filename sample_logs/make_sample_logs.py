@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # ruff: noqa: E501
 """Generate the Cobbler & Co demo corpus: production logs of two LLM endpoints of a fictional
-online shoe shop, in three formats the importer reads.
+online shoe shop, and a multi-step support agent, in three formats the importer reads.
 
     python sample_logs/make_sample_logs.py            # writes into sample_logs/
     python sample_logs/make_sample_logs.py --out DIR  # writes into DIR
@@ -10,6 +10,7 @@ Files written:
   support-chat.openai.jsonl     OpenAI Chat Completions request + response pairs (and a few errors)
   support-chat.anthropic.jsonl  the same assistant on Anthropic Messages for part of the traffic
   extract-order.otlp.jsonl      OpenTelemetry GenAI spans in OTLP/JSON (collector file exporter)
+  support-agent.otlp.jsonl      the support agent's traces: invoke_agent, chat and execute_tool spans
 
 Everything comes from one random.Random with a fixed seed and fixed dates, so running the
 script again writes byte-identical files. Injected failure patterns are recorded nowhere in
@@ -3218,6 +3219,318 @@ def export_request(spans: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
+# support-agent: the multi-step support agent, as OpenTelemetry GenAI spans
+# --------------------------------------------------------------------------------------------
+
+AGENT_FILE = "support-agent.otlp.jsonl"
+AGENT_SEED = 20261121
+AGENT_SYSTEM = (
+    "You are Clara, the support agent of Cobbler & Co, an online shoe shop in Hamburg. Use the "
+    "tools to look orders up, check stock, issue refunds and create returns; never say an action "
+    "was done unless its tool call succeeded. Policy: returns within 30 days of delivery, refunds "
+    "to the original payment method within 5 business days, free size exchanges within 30 days. "
+    "Answer in the customer's language, briefly."
+)
+AGENT_TOOLS = [
+    {"type": "function", "name": "lookup_order", "description": "Look an order up by its id.",
+     "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}},
+                    "required": ["order_id"]}},
+    {"type": "function", "name": "check_stock", "description": "Stock of one SKU in one EU size.",
+     "parameters": {"type": "object", "properties": {"sku": {"type": "string"},
+                                                      "size": {"type": "number"}},
+                    "required": ["sku", "size"]}},
+    {"type": "function", "name": "issue_refund",
+     "description": "Refund an order (or part of it) to the original payment method.",
+     "parameters": {"type": "object", "properties": {"order_id": {"type": "string"},
+                                                      "amount_eur": {"type": "number"}},
+                    "required": ["order_id", "amount_eur"]}},
+    {"type": "function", "name": "create_return", "description": "Create a return and its label.",
+     "parameters": {"type": "object", "properties": {"order_id": {"type": "string"},
+                                                      "reason": {"type": "string"}},
+                    "required": ["order_id", "reason"]}},
+]  # fmt: skip
+#: a tool call that does not answer within this many seconds fails with a timeout
+TOOL_TIMEOUT_S = 10
+
+_ORDER = {"status": "delivered", "delivered": "2026-11-10", "carrier": "DHL"}
+
+#: Each trace: the customer's message, then rounds of tool calls (name, arguments, result; a
+#: result of None is a timeout), then the answer. Rounds of one model response run together.
+AGENT_SCRIPTS: list[dict[str, Any]] = [
+    {"user": "Where is my order A-10231?", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10231"},
+                  {"order_id": "A-10231", "status": "shipped", "carrier": "DHL",
+                   "tracking": "00340434161234567890", "eta": "2026-11-19"})]],
+     "answer": "Your order A-10231 is on its way with DHL (tracking 00340434161234567890) and "
+               "should arrive on 19 November."},
+    {"user": "The sneakers from order A-10244 are too small. I'd like my money back please.",
+     "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10244"},
+                  {"order_id": "A-10244", **_ORDER, "total_eur": 89.0,
+                   "items": [{"sku": "CB-3110-WHT", "size": 40}]})],
+                [("issue_refund", {"order_id": "A-10244", "amount_eur": 89.0},
+                  {"refund_id": "R-5521", "amount_eur": 89.0, "status": "pending"})]],
+     "answer": "I've issued a refund of 89.00 EUR for order A-10244 (refund R-5521). It reaches "
+               "your original payment method within 5 business days."},
+    {"user": "Do you have the Hafen Chelsea boot CB-2041-BRN in size 42?", "lang": "en",
+     "rounds": [[("check_stock", {"sku": "CB-2041-BRN", "size": 42},
+                  {"sku": "CB-2041-BRN", "size": 42, "in_stock": 3})]],
+     "answer": "Yes, the Hafen Chelsea boot in brown is in stock in size 42 (3 pairs left)."},
+    {"user": "Where is order A-10257? It was supposed to arrive yesterday.", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10257"}, None)],
+                [("lookup_order", {"order_id": "A-10257"},
+                  {"order_id": "A-10257", "status": "shipped", "carrier": "DHL",
+                   "tracking": "00340434169876543210", "eta": "2026-11-20",
+                   "note": "delayed at the Hamburg hub"})]],
+     "answer": "Sorry for the wait: order A-10257 was delayed at DHL's Hamburg hub and is now "
+               "expected on 20 November (tracking 00340434169876543210)."},
+    {"user": "Please refund order A-10262, the boots leak.", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10262"},
+                  {"order_id": "A-10262", **_ORDER, "total_eur": 149.0,
+                   "items": [{"sku": "CB-2041-BLK", "size": 44}]})],
+                [("issue_refund", {"order_id": "A-10262", "amount_eur": 149.0}, None)]],
+     # the refund timed out, yet the agent says it was done: the bad answer to find
+     "answer": "Done! Your refund of 149.00 EUR for order A-10262 has been issued and will "
+               "reach your account within 5 business days."},
+    {"user": "Is the Alster loafer CB-1520-NAV available in 39?", "lang": "en",
+     "rounds": [[("check_stock", {"sku": "CB-1520-NAV", "size": 39}, None)]],
+     "answer": "I'm sorry, I can't check the stock right now. Please try again in a few "
+               "minutes, or I can let you know by e-mail once I can see it."},
+    {"user": "Can I swap the size 41 boots from order A-10270 for a 42?", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10270"},
+                  {"order_id": "A-10270", **_ORDER, "items": [{"sku": "CB-2041-BRN", "size": 41}]}),
+                 ("check_stock", {"sku": "CB-2041-BRN", "size": 42},
+                  {"sku": "CB-2041-BRN", "size": 42, "in_stock": 5})]],
+     "answer": "Yes: size 42 is in stock, and exchanges within 30 days are free. Send the 41s "
+               "back with the label in your parcel and we'll ship the 42s as soon as they arrive."},
+    {"user": "I want a refund for order A-10195.", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10195"},
+                  {"order_id": "A-10195", "status": "delivered", "delivered": "2026-09-28",
+                   "total_eur": 119.0})]],
+     "answer": "Order A-10195 was delivered on 28 September, more than 30 days ago, so I "
+               "can't refund it. If the shoes are defective, they are covered for 12 months: "
+               "tell me what's wrong and I'll help."},
+    {"user": "Wo ist meine Bestellung A-10288?", "lang": "de",
+     "rounds": [[("lookup_order", {"order_id": "A-10288"},
+                  {"order_id": "A-10288", "status": "processing", "ships": "2026-11-19"})]],
+     "answer": "Ihre Bestellung A-10288 wird gerade vorbereitet und geht am 19. November "
+               "in den Versand."},
+    {"user": "What's the status of order A-99999?", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-99999"},
+                  {"error": "order not found"})]],
+     "answer": "I couldn't find an order A-99999. Could you check the number in your "
+               "confirmation e-mail? It looks like A-12345."},
+    {"user": "Is the Elbe runner CB-3310-GRY in stock in 43 or 44?", "lang": "en",
+     "rounds": [[("check_stock", {"sku": "CB-3310-GRY", "size": 43},
+                  {"sku": "CB-3310-GRY", "size": 43, "in_stock": 0}),
+                 ("check_stock", {"sku": "CB-3310-GRY", "size": 44},
+                  {"sku": "CB-3310-GRY", "size": 44, "in_stock": 2})]],
+     "answer": "Size 43 is sold out, but size 44 is in stock (2 pairs)."},
+    {"user": "I'd like to return the sandals from order A-10301, they rub.", "lang": "en",
+     "rounds": [[("lookup_order", {"order_id": "A-10301"},
+                  {"order_id": "A-10301", **_ORDER, "items": [{"sku": "CB-4105-TAN", "size": 38}]})],
+                [("create_return", {"order_id": "A-10301", "reason": "uncomfortable"},
+                  {"return_id": "RT-7731", "label_url": "https://cobbler.example.com/r/RT-7731"})]],
+     "answer": "Your return RT-7731 is ready: print the label at "
+               "https://cobbler.example.com/r/RT-7731 and drop the parcel at any DHL point. "
+               "The refund follows within 5 business days of its arrival."},
+]  # fmt: skip
+
+
+def _parts_message(
+    role: str, parts: list[dict[str, Any]], finish: str | None = None
+) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": role, "parts": parts}
+    if finish:
+        msg["finish_reason"] = finish
+    return msg
+
+
+def agent_trace(
+    rng: random.Random, n: int, script: dict[str, Any], start: datetime
+) -> list[dict[str, Any]]:
+    """The spans of one run of the support agent: invoke_agent (root), then per model response a
+    chat span, then its tool calls as execute_tool spans; the last chat span is the answer."""
+    trace_id = hexid(rng, 32)
+    root_id = hexid(rng, 16)
+    session = f"chat-{rid(rng, 10)}"
+    user_id = f"u_{rid(rng, 8)}"
+    ns = int(start.timestamp()) * 1_000_000_000 + rng.randint(0, 999_999) * 1000
+    t = ns + rng.randint(2, 9) * 1_000_000
+    common = [otlp_attr("session.id", session), otlp_attr("user.id", user_id)]
+    history: list[dict[str, Any]] = [
+        _parts_message("system", [{"type": "text", "content": AGENT_SYSTEM}]),
+        _parts_message("user", [{"type": "text", "content": script["user"]}]),
+    ]
+    spans: list[dict[str, Any]] = []
+    tool_defs = json.dumps(AGENT_TOOLS, ensure_ascii=False)
+
+    def chat(out_parts: list[dict[str, Any]], finish: str, t0: int) -> int:
+        in_tokens = sum(tokens(json.dumps(m, ensure_ascii=False)) for m in history) + 180
+        out_tokens = tokens(json.dumps(out_parts, ensure_ascii=False))
+        dur = (380 + 22 * out_tokens + rng.randint(0, 600)) * 1_000_000
+        attrs = [
+            otlp_attr("gen_ai.operation.name", "chat"),
+            otlp_attr("gen_ai.provider.name", "openai"),
+            otlp_attr("gen_ai.request.model", "gpt-4o-mini"),
+            otlp_attr("gen_ai.request.temperature", 0.2),
+            otlp_attr("gen_ai.response.model", DATED["gpt-4o-mini"]),
+            otlp_attr("gen_ai.response.id", "chatcmpl-" + rid(rng, 29)),
+            otlp_attr("gen_ai.response.finish_reasons", [finish]),
+            otlp_attr("gen_ai.usage.input_tokens", in_tokens),
+            otlp_attr("gen_ai.usage.output_tokens", out_tokens),
+            otlp_attr("gen_ai.input.messages", json.dumps(history, ensure_ascii=False)),
+            otlp_attr(
+                "gen_ai.output.messages",
+                json.dumps([_parts_message("assistant", out_parts, finish)], ensure_ascii=False),
+            ),
+            otlp_attr("gen_ai.tool.definitions", tool_defs),
+            *common,
+        ]
+        spans.append(
+            {
+                "traceId": trace_id, "spanId": hexid(rng, 16), "parentSpanId": root_id,
+                "name": "chat gpt-4o-mini", "kind": 3,
+                "startTimeUnixNano": str(t0), "endTimeUnixNano": str(t0 + dur),
+                "attributes": attrs, "status": {},
+            }
+        )  # fmt: skip
+        return t0 + dur
+
+    for rnd in script["rounds"]:
+        calls = [
+            {"type": "tool_call", "id": "call_" + rid(rng, 24), "name": name, "arguments": args}
+            for name, args, _result in rnd
+        ]
+        t = chat(calls, "tool_calls", t)
+        history.append(_parts_message("assistant", calls))
+        t_round = t + rng.randint(1, 4) * 1_000_000
+        ends = []
+        responses = []
+        for call, (name, args, result) in zip(calls, rnd, strict=True):
+            t0 = t_round + rng.randint(0, 2) * 1_000_000
+            attrs = [
+                otlp_attr("gen_ai.operation.name", "execute_tool"),
+                otlp_attr("gen_ai.tool.name", name),
+                otlp_attr("gen_ai.tool.type", "function"),
+                otlp_attr("gen_ai.tool.call.id", call["id"]),
+                otlp_attr("gen_ai.tool.call.arguments", json.dumps(args, ensure_ascii=False)),
+            ]
+            if result is None:
+                dur = TOOL_TIMEOUT_S * 1_000_000_000 + rng.randint(1, 30) * 1_000_000
+                attrs.append(otlp_attr("error.type", "TimeoutError"))
+                status = {"code": 2, "message": f"{name} timed out after {TOOL_TIMEOUT_S} s"}
+                response: Any = f"Error: {name} timed out after {TOOL_TIMEOUT_S} s"
+            else:
+                dur = rng.randint(60, 420) * 1_000_000
+                attrs.append(
+                    otlp_attr("gen_ai.tool.call.result", json.dumps(result, ensure_ascii=False))
+                )
+                status = {}
+                response = result
+            spans.append(
+                {
+                    "traceId": trace_id, "spanId": hexid(rng, 16), "parentSpanId": root_id,
+                    "name": f"execute_tool {name}", "kind": 1,
+                    "startTimeUnixNano": str(t0), "endTimeUnixNano": str(t0 + dur),
+                    "attributes": attrs, "status": status,
+                }
+            )  # fmt: skip
+            ends.append(t0 + dur)
+            responses.append({"type": "tool_call_response", "id": call["id"], "response": response})
+        history.append(_parts_message("tool", responses))
+        t = max(ends) + rng.randint(2, 6) * 1_000_000
+    answer = [{"type": "text", "content": script["answer"]}]
+    t = chat(answer, "stop", t)
+    end = t + rng.randint(2, 8) * 1_000_000
+    root_attrs = [
+        otlp_attr("gen_ai.operation.name", "invoke_agent"),
+        otlp_attr("gen_ai.provider.name", "openai"),
+        otlp_attr("gen_ai.agent.name", "Clara"),
+        otlp_attr("gen_ai.agent.id", "support-agent-v3"),
+        otlp_attr("gen_ai.request.model", "gpt-4o-mini"),
+        otlp_attr("gen_ai.conversation.id", session),
+        otlp_attr(
+            "gen_ai.input.messages",
+            json.dumps([history[1]], ensure_ascii=False),
+        ),
+        otlp_attr(
+            "gen_ai.output.messages",
+            json.dumps([_parts_message("assistant", answer, "stop")], ensure_ascii=False),
+        ),
+        otlp_attr("app.locale", {"en": "en-GB", "de": "de-DE"}[script["lang"]]),
+        *common,
+    ]
+    root = {
+        "traceId": trace_id, "spanId": root_id, "name": "invoke_agent Clara", "kind": 1,
+        "startTimeUnixNano": str(ns), "endTimeUnixNano": str(end),
+        "attributes": root_attrs, "status": {},
+    }  # fmt: skip
+    return [root, *spans]
+
+
+def agent_export_request(spans: list[dict[str, Any]]) -> dict[str, Any]:
+    resource = {
+        "attributes": [
+            otlp_attr("service.name", "support-agent"),
+            otlp_attr("service.version", "3.0.1"),
+            otlp_attr("deployment.environment", "production"),
+            otlp_attr("telemetry.sdk.language", "python"),
+            otlp_attr("telemetry.sdk.name", "opentelemetry"),
+            otlp_attr("telemetry.sdk.version", "1.38.0"),
+        ]
+    }
+    scope = {"name": "cobbler.support_agent", "version": "3.0.1"}
+    return {
+        "resourceSpans": [
+            {
+                "resource": resource,
+                "scopeSpans": [{"scope": scope, "spans": spans}],
+                "schemaUrl": "https://opentelemetry.io/schemas/1.37.0",
+            }
+        ]
+    }
+
+
+def build_agent(out: Path) -> dict[str, Any]:
+    """Write the support agent's traces (one export request per trace); return their counts.
+    Its own seed: the other files do not change when this one does."""
+    rng = random.Random(AGENT_SEED)
+    day0 = datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
+    starts = sorted(
+        day0 + timedelta(minutes=rng.randint(0, 3 * 24 * 60 - 1)) for _ in AGENT_SCRIPTS
+    )
+    starts = [s.replace(hour=8 + s.hour % 11) for s in starts]  # daytime in Hamburg
+    starts.sort()
+    traces = [
+        agent_trace(rng, n, s, t)
+        for n, (s, t) in enumerate(zip(AGENT_SCRIPTS, starts, strict=True))
+    ]
+    (out / AGENT_FILE).write_text(
+        "".join(dump_line(agent_export_request(sp), compact=True) + "\n" for sp in traces),
+        encoding="utf-8",
+    )
+    ops = Counter(
+        next(
+            a["value"]["stringValue"]
+            for a in s["attributes"]
+            if a["key"] == "gen_ai.operation.name"
+        )
+        for spans in traces
+        for s in spans
+    )
+    return {
+        "agent_traces": len(traces),
+        "agent_spans": sum(len(sp) for sp in traces),
+        "agent_operations": dict(sorted(ops.items())),
+        "agent_tool_timeouts": sum(1 for sp in traces for s in sp if s["status"].get("code") == 2),
+        "agent_traces_with_timeout": sum(
+            1 for sp in traces if any(s["status"].get("code") == 2 for s in sp)
+        ),
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # Putting it together
 # --------------------------------------------------------------------------------------------
 
@@ -3402,6 +3715,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     stats = build(args.out)
+    stats.update(build_agent(args.out))
     json.dump(stats, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

@@ -21,36 +21,31 @@ def write_jsonl(path: Path, objs: list) -> Path:
     return path
 
 
-def test_real_eval_log_one_record_per_sample(engine):
+def test_real_eval_log_one_trace_per_sample(engine):
+    """Each sample is a trace: its root step (the sample, kind agent) keeps the sample's id and
+    metadata; the model event is its LLM call (steps and links: test_inspect_traces.py)."""
     report = run_import(engine, EVAL_LOG)
     assert report.total("rejected") == 0 and rejects(engine) == []
-    assert (report.total("lines"), report.total("records"), report.total("imported")) == (1, 3, 3)
-    rows = records(engine)
-    assert [r["id"] for r in rows] == [
+    assert (report.total("lines"), report.total("records"), report.total("imported")) == (1, 9, 9)
+    roots = records(engine, "kind = 'agent'")
+    assert [r["id"] for r in roots] == [
         "VnKtvCqGnnegLQ7qSBFDzx:1:1",
         "VnKtvCqGnnegLQ7qSBFDzx:2:1",
         "VnKtvCqGnnegLQ7qSBFDzx:3:1",
     ]
-    assert {r["source_format"] for r in rows} == {"inspect"}
-    assert {(r["provider"], r["model"]) for r in rows} == {("openai", "gpt-4o-mini")}
-    assert [r["messages"] for r in rows] == [
-        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER_1}],
-        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER_2}],
-        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER_3}],
+    assert [r["trace_id"] for r in roots] == [r["id"] for r in roots]
+    assert [(r["name"], r["messages"], r["output"], r["input_tokens"]) for r in roots] == [
+        ("popularity", [], None, None)
+    ] * 3
+    assert [orjson.loads(r["inputs"]) for r in roots] == [USER_1, USER_2, USER_3]
+    assert [orjson.loads(r["outputs"]) for r in roots] == ["Yes", "No", "No"]
+    assert [r["latency_ms"] for r in roots] == [664.0, 1775.0, 657.0]
+    assert [r["timestamp"] for r in roots] == [
+        "2025-05-13T00:28:13.296345Z",
+        "2025-05-13T00:28:13.301366Z",
+        "2025-05-13T00:28:13.304346Z",
     ]
-    assert [r["output"] for r in rows] == [
-        {"role": "assistant", "content": "Yes"},
-        {"role": "assistant", "content": "No"},
-        {"role": "assistant", "content": "No"},
-    ]
-    assert [(r["input_tokens"], r["output_tokens"]) for r in rows] == [(64, 2), (58, 2), (70, 2)]
-    assert [r["latency_ms"] for r in rows] == [664.0, 1775.0, 657.0]
-    assert [r["timestamp"] for r in rows] == [
-        "2025-05-13T00:28:13.301227Z",
-        "2025-05-13T00:28:13.304280Z",
-        "2025-05-13T00:28:13.306821Z",
-    ]
-    assert rows[0]["metadata"] == {
+    assert roots[0]["metadata"] == {
         "task": "popularity",
         "eval_id": "VnKtvCqGnnegLQ7qSBFDzx",
         "run_id": "7KyCuAQSqp76qKQZEKmG6M",
@@ -59,22 +54,56 @@ def test_real_eval_log_one_record_per_sample(engine):
         "epoch": 1,
         "target": " Yes",
         "scores": {"match": {"value": "C", "answer": "Yes", "explanation": "Yes"}},
-        "stop_reason": "stop",
-        "response_model": "gpt-4o-mini-2024-07-18",
-        "response_id": "chatcmpl-BWXnBwogVRYh1goiCcNwSB1tYYQgf",
         "uuid": "G7qmTyE6WB9wLq6GAv5w9K",
         "label_confidence": 0.8860552919198255,
         "nested": {"foo": "bar"},
+        "model": "openai/gpt-4o-mini",
+        "model_usage": {
+            "openai/gpt-4o-mini": {
+                "input_tokens": 64,
+                "output_tokens": 2,
+                "total_tokens": 66,
+                "input_tokens_cache_read": 0,
+                "reasoning_tokens": 0,
+            }
+        },
     }
-    third = rows[2]["metadata"]
+    third = roots[2]["metadata"]
     assert (third["target"], third["scores"]) == (
         " Yes",
         {"match": {"value": "I", "answer": "No", "explanation": "No"}},
     )
-    # each record keeps the sample it came from, attachments included
-    raw = orjson.loads(rows[2]["raw"])
+    # the root keeps the sample it came from, attachments included
+    raw = orjson.loads(roots[2]["raw"])
     assert raw["uuid"] == "W8MPQk6wsigrQepwJF9pUJ"
     assert raw["attachments"]["07da5ab1258413844a5b6c4f41fa6a98"] == USER_3
+
+    calls = records(engine, "kind = 'llm'")
+    assert [r["id"] for r in calls] == [f"VnKtvCqGnnegLQ7qSBFDzx:{n}:1#e7" for n in (1, 2, 3)]
+    assert {(r["provider"], r["model"]) for r in calls} == {("openai", "gpt-4o-mini")}
+    assert [r["messages"] for r in calls] == [
+        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER_1}],
+        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER_2}],
+        [{"role": "system", "content": SYSTEM}, {"role": "user", "content": USER_3}],
+    ]
+    assert [r["output"] for r in calls] == [
+        {"role": "assistant", "content": "Yes"},
+        {"role": "assistant", "content": "No"},
+        {"role": "assistant", "content": "No"},
+    ]
+    assert [(r["input_tokens"], r["output_tokens"]) for r in calls] == [(64, 2), (58, 2), (70, 2)]
+    assert [round(r["latency_ms"], 3) for r in calls] == [538.119, 1654.217, 517.086]
+    assert [r["timestamp"] for r in calls] == [
+        "2025-05-13T00:28:13.301227Z",
+        "2025-05-13T00:28:13.304280Z",
+        "2025-05-13T00:28:13.306821Z",
+    ]
+    assert calls[0]["metadata"] == {
+        "stop_reason": "stop",
+        "response_model": "gpt-4o-mini-2024-07-18",
+        "response_id": "chatcmpl-BWXnBwogVRYh1goiCcNwSB1tYYQgf",
+        "completed": "2025-05-12T20:28:13.957978-04:00",
+    }
 
 
 def test_model_event_input_with_attachments_is_resolved(engine, tmp_path):
@@ -87,8 +116,8 @@ def test_model_event_input_with_attachments_is_resolved(engine, tmp_path):
     path = tmp_path / "log.json"
     path.write_bytes(orjson.dumps(log))
     report = run_import(engine, path)
-    assert (report.total("imported"), report.total("rejected")) == (3, 0)
-    first, second, third = records(engine)
+    assert (report.total("imported"), report.total("rejected")) == (9, 0)
+    first, second, third = records(engine, "kind = 'llm'")
     assert first["messages"] == [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": USER_1},
@@ -168,14 +197,22 @@ AGENT_SAMPLE = {
 }
 
 
-def test_bare_eval_sample_with_tools_attachments_and_usage_of_two_models(engine, tmp_path):
-    report = run_import(engine, write_jsonl(tmp_path / "samples.jsonl", [AGENT_SAMPLE]))
+def test_bare_eval_sample_without_model_events_is_one_record(engine, tmp_path):
+    """A sample whose events hold no model call (older logs) stays one record: the conversation
+    up to its final assistant turn, and that turn."""
+    sample = {**AGENT_SAMPLE, "events": []}
+    report = run_import(engine, write_jsonl(tmp_path / "samples.jsonl", [sample]))
     assert (report.total("imported"), report.total("rejected")) == (1, 0)
     (r,) = records(engine)
     assert r["id"] == "U-123"  # no eval header: the sample's uuid
-    assert r["source_format"] == "inspect"
-    assert (r["provider"], r["model"]) == ("anthropic", "claude-3-7-sonnet-latest")
-    assert r["params"] == {"temperature": 0.5}
+    assert (r["source_format"], r["kind"], r["trace_id"], r["parent_id"]) == (
+        "inspect",
+        "llm",
+        None,
+        None,
+    )
+    assert (r["provider"], r["model"]) == (None, "claude-3-7-sonnet-20250219")
+    assert r["params"] is None
     assert r["messages"] == [
         {
             "role": "user",
@@ -193,8 +230,7 @@ def test_bare_eval_sample_with_tools_attachments_and_usage_of_two_models(engine,
     # output.choices is empty: the last assistant message is the output
     assert r["output"] == {"role": "assistant", "content": "The answer is 42."}
     assert (r["input_tokens"], r["output_tokens"]) == (320, 43)
-    assert r["timestamp"] == "2025-06-01T12:00:00.000000Z"
-    assert r["latency_ms"] is None  # no total_time; the last model event has no working_time
+    assert r["timestamp"] is None and r["latency_ms"] is None
     assert r["error"] == "TimeoutError: tool took too long"
     meta = r["metadata"]
     assert meta["target"] == ["42", "forty-two"]
@@ -202,6 +238,36 @@ def test_bare_eval_sample_with_tools_attachments_and_usage_of_two_models(engine,
         "includes": {"value": 1, "answer": "42", "explanation": "The answer is 42."}
     }
     assert (meta["sample_id"], meta["epoch"], meta["difficulty"]) == ("task-7", 2, "easy")
+
+
+def test_bare_eval_sample_with_model_events_is_a_trace(engine, tmp_path):
+    """Without an eval header, the trace is named by the sample's uuid; events without span ids
+    (older logs) hang under the root in order; the root's output falls back to the last
+    assistant message; tokens are the steps', the sample's usage stays in metadata."""
+    report = run_import(engine, write_jsonl(tmp_path / "samples.jsonl", [AGENT_SAMPLE]))
+    assert (report.total("imported"), report.total("rejected")) == (3, 0)
+    root, first, second = records(engine)
+    assert (root["id"], root["trace_id"], root["kind"], root["name"]) == (
+        "U-123",
+        "U-123",
+        "agent",
+        "sample",
+    )
+    assert orjson.loads(root["inputs"]) == "What is six times seven?"
+    assert orjson.loads(root["outputs"]) == "The answer is 42."
+    assert (root["input_tokens"], root["output_tokens"], root["model"]) == (None, None, None)
+    assert root["metadata"]["model_usage"] == AGENT_SAMPLE["model_usage"]
+    assert root["metadata"]["model"] == "anthropic/claude-3-7-sonnet-latest"
+    assert root["error"] == "TimeoutError: tool took too long"
+    assert root["timestamp"] == "2025-06-01T12:00:00.000000Z"
+    assert [(r["id"], r["parent_id"], r["kind"]) for r in (first, second)] == [
+        ("U-123#e0", "U-123", "llm"),
+        ("U-123#e1", "U-123", "llm"),
+    ]
+    assert (first["provider"], first["model"]) == ("anthropic", "claude-3-7-sonnet-latest")
+    assert first["params"] == {"temperature": 0.5}
+    assert (first["latency_ms"], second["latency_ms"]) == (2500.0, None)
+    assert (first["messages"], first["output"]) == ([], None)
 
 
 def test_log_header_without_samples_is_skipped(engine, tmp_path):

@@ -7,6 +7,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import orjson
+
 from reviewer.datasets.items import parse_item
 from reviewer.messages import to_anthropic, to_messages, to_openai
 from reviewer.store.records import export_dict
@@ -23,39 +25,56 @@ PARSING = (
 )
 
 
-def test_eval_zip_imports_one_record_per_sample(engine):
+def test_eval_zip_imports_one_trace_per_sample(engine):
     report = run_import(engine, EVAL_ZIP)
     assert rejects(engine) == []
     assert [(f.format, f.lines, f.records, f.imported, f.rejected) for f in report.files] == [
-        ("inspect", 3, 3, 3, 0)
+        ("inspect", 3, 20, 20, 0)
     ]
-    rows = records(engine)
-    assert [(r["id"], r["source_line"]) for r in rows] == [
-        (f"{RUN}:timeout:1", 1),
-        (f"{RUN}:archived:1", 2),
-        (f"{RUN}:delivered:1", 3),
+    roots = records(engine, "kind = 'agent'")
+    assert [(r["id"], r["trace_id"], r["source_line"]) for r in roots] == [
+        (f"{RUN}:timeout:1", f"{RUN}:timeout:1", 1),
+        (f"{RUN}:archived:1", f"{RUN}:archived:1", 2),
+        (f"{RUN}:delivered:1", f"{RUN}:delivered:1", 3),
     ]
-    assert {(r["provider"], r["model"], r["source_format"]) for r in rows} == {
+    assert [r["latency_ms"] for r in roots] == [1132.0, 142.0, 107.0]
+    assert [r["timestamp"] for r in roots] == [  # the samples' started_at
+        "2026-12-03T06:44:52.927690Z",
+        "2026-12-03T06:44:54.089579Z",
+        "2026-12-03T06:44:54.253328Z",
+    ]
+    assert [orjson.loads(r["outputs"]) for r in roots] == [
+        "The lookup timed out; please try again later.",
+        "Order A-1 is archived.",
+        "Order A-1042 was delivered on 2026-09-01.",
+    ]
+    first = roots[0]
+    assert first["metadata"]["eval_status"] == "success"
+    assert first["metadata"]["target"] == "try again"
+    assert first["metadata"]["scores"]["includes"]["value"] == "C"
+    # the raw text is the sample's own JSON from the archive
+    assert first["raw"].startswith('{"id":"timeout","epoch":1,')
+
+    calls = records(engine, "kind = 'llm'")
+    assert {(r["provider"], r["model"], r["source_format"]) for r in calls} == {
         ("mockllm", "model", "inspect")
     }
-    assert [(r["input_tokens"], r["output_tokens"]) for r in rows] == [
-        (101, 13),
-        (204, 27),
-        (171, 23),
-    ]
-    assert [r["latency_ms"] for r in rows] == [1132.0, 142.0, 107.0]
-    assert [r["timestamp"] for r in rows] == [
-        "2026-12-03T06:44:52.964826Z",
-        "2026-12-03T06:44:54.144165Z",
-        "2026-12-03T06:44:54.261208Z",
-    ]
-    assert [r["output"] for r in rows] == [
-        {"role": "assistant", "content": "The lookup timed out; please try again later."},
-        {"role": "assistant", "content": "Order A-1 is archived."},
-        {"role": "assistant", "content": "Order A-1042 was delivered on 2026-09-01."},
-    ]
-    first = rows[0]
-    assert first["messages"] == [
+    per_trace: dict[str, list[int]] = {}
+    for r in calls:
+        per_trace.setdefault(r["trace_id"], []).extend([r["input_tokens"], r["output_tokens"]])
+    assert {k.split(":")[1]: (sum(v[::2]), sum(v[1::2])) for k, v in per_trace.items()} == {
+        "timeout": (101, 13),
+        "archived": (204, 27),
+        "delivered": (171, 23),
+    }
+    last = max(
+        (r for r in calls if r["trace_id"] == f"{RUN}:timeout:1"), key=lambda r: r["timestamp"]
+    )
+    assert last["output"] == {
+        "role": "assistant",
+        "content": "The lookup timed out; please try again later.",
+    }
+    assert last["messages"] == [
         {"role": "system", "content": "You are the support assistant."},
         {"role": "user", "content": "Where is order A-0?"},
         {
@@ -73,26 +92,33 @@ def test_eval_zip_imports_one_record_per_sample(engine):
             "error": TIMEOUT,
         },
     ]
-    assert first["metadata"]["eval_status"] == "success"
-    assert first["metadata"]["target"] == "try again"
-    assert first["metadata"]["scores"]["includes"]["value"] == "C"
-    assert first["params"]["tool_choice"] == "auto"
-    # the raw text is the sample's own JSON from the archive
-    assert first["raw"].startswith('{"id":"timeout","epoch":1,')
+    assert last["params"]["tool_choice"] == "auto"
+    assert [t["name"] for t in last["params"]["tools"]] == ["lookup_order"]
 
 
-def test_tool_errors_kept_on_the_message_and_counted(engine):
+def _final_calls(engine) -> list[dict]:
+    """Each sample's last LLM call (its input is the whole conversation), in sample order."""
+    calls = records(engine, "kind = 'llm'")
+    out = []
+    for sample in ("timeout", "archived", "delivered"):
+        mine = [r for r in calls if r["trace_id"] == f"{RUN}:{sample}:1"]
+        out.append(max(mine, key=lambda r: r["timestamp"]))
+    return out
+
+
+def test_tool_errors_kept_on_the_message_and_the_tool_step(engine):
     run_import(engine, EVAL_ZIP)
-    rows = records(engine)
+    rows = _final_calls(engine)
     tools = [[m for m in r["messages"] if m["role"] == "tool"] for r in rows]
     assert [[m.get("error") for m in t] for t in tools] == [[TIMEOUT], [ARCHIVED, PARSING], [None]]
     assert tools[2][0]["content"] == "{'status': 'delivered', 'date': '2026-09-01'}"
-    assert [r["metadata"].get("tool_errors") for r in rows] == [1, 2, None]
+    steps = records(engine, "kind = 'tool'")
+    assert sorted(r["error"] or "" for r in steps) == sorted(["", TIMEOUT, ARCHIVED, PARSING])
     # the canonical export carries the error on the message
     with engine.connect() as conn:
         from sqlalchemy import text
 
-        row = conn.execute(text("SELECT * FROM records WHERE id = :i"), {"i": f"{RUN}:archived:1"})
+        row = conn.execute(text("SELECT * FROM records WHERE id = :i"), {"i": rows[1]["id"]})
         exported = export_dict(dict(row.mappings().one()))
     assert [m.get("error") for m in exported["messages"] if m["role"] == "tool"] == [
         ARCHIVED,
@@ -102,7 +128,7 @@ def test_tool_errors_kept_on_the_message_and_counted(engine):
 
 def test_tool_error_survives_request_shapes_and_dataset_items(engine):
     run_import(engine, EVAL_ZIP)
-    messages = records(engine)[0]["messages"]
+    messages = _final_calls(engine)[0]["messages"]
     assert to_openai(messages)[-1] == {"role": "tool", "content": TIMEOUT, "tool_call_id": "call_1"}
     _system, turns = to_anthropic(messages)
     assert turns[-1]["content"] == [
@@ -145,9 +171,9 @@ def test_eval_zip_found_in_a_folder_and_imported_twice_adds_nothing(engine, tmp_
     first = run_import(engine, folder)
     again = run_import(engine, folder)
     assert (first.total("imported"), again.total("imported"), again.total("duplicates")) == (
-        3,
+        20,
         0,
-        3,
+        20,
     )
 
 
@@ -177,18 +203,21 @@ def _rezip(src: Path, dst: Path, *, drop: str = "", damage: str = "") -> Path:
 def test_deflated_archive_and_a_damaged_sample(engine, tmp_path):
     path = _rezip(EVAL_ZIP, tmp_path / "damaged.eval", damage="samples/archived_epoch_1.json")
     report = run_import(engine, path)
-    assert (report.total("lines"), report.total("imported"), report.total("rejected")) == (3, 2, 1)
+    assert (report.total("lines"), report.total("imported"), report.total("rejected")) == (3, 12, 1)
     [bad] = rejects(engine)
     assert bad["line"] == 2
     assert bad["reason"].startswith("samples/archived_epoch_1.json: malformed JSON")
-    assert [r["id"] for r in records(engine)] == [f"{RUN}:timeout:1", f"{RUN}:delivered:1"]
+    assert [r["id"] for r in records(engine, "kind = 'agent'")] == [
+        f"{RUN}:timeout:1",
+        f"{RUN}:delivered:1",
+    ]
 
 
 def test_archive_without_header_uses_the_journal_start(engine, tmp_path):
     path = _rezip(EVAL_ZIP, tmp_path / "running.eval", drop="header.json")
     report = run_import(engine, path)
-    assert report.total("imported") == 3
-    assert {r["metadata"]["eval_status"] for r in records(engine)} == {"started"}
+    assert report.total("imported") == 20
+    assert {r["metadata"]["eval_status"] for r in records(engine, "kind = 'agent'")} == {"started"}
 
 
 def test_zip_that_is_not_an_eval_log_and_a_cut_archive_are_rejected(engine, tmp_path):

@@ -148,7 +148,15 @@ def test_shipped_queues_load_cleanly():
     queues, errors = load_queues(REPO)
     assert errors == []
     by_name = {q.name: q for q in queues}
-    assert set(by_name) == {"thumbs-down", "daily-sample", "slow-calls", "extract-order-json"}
+    assert set(by_name) == {
+        "thumbs-down", "daily-sample", "slow-calls", "extract-order-json", "agent-traces",
+    }  # fmt: skip
+    agent = by_name["agent-traces"]
+    assert (agent.unit, agent.order, agent.filter.metadata) == (
+        "trace",
+        "newest",
+        {"service.name": "support-agent"},
+    )
     for q in queues:
         assert q.dataset, q.name
         assert q.description, q.name

@@ -118,7 +118,11 @@ def test_shipped_queues_on_the_sample_logs(engine):
     newest = sorted(thumbs, key=lambda rid: next(r["timestamp"] for r in recs if r["id"] == rid))
     assert members(engine, "thumbs-down") == newest[::-1]
 
-    slow = [r for r in recs if r["latency_ms"] is not None and r["latency_ms"] >= 8000]
+    slow = [
+        r
+        for r in recs
+        if r["kind"] == "llm" and r["latency_ms"] is not None and r["latency_ms"] >= 8000
+    ]
     assert len(slow) == 18  # README: 18 calls took more than 8 s
     slowest = [r["id"] for r in sorted(slow, key=lambda r: -r["latency_ms"])]
     assert members(engine, "slow-calls") == slowest
@@ -151,7 +155,7 @@ def test_shipped_queues_on_the_sample_logs(engine):
 
     assert {n: (r.added, r.total) for n, r in results.items()} == {
         "thumbs-down": (30, 30), "slow-calls": (18, 18), "extract-order-json": (100, 100),
-        "daily-sample": (33, 33),
+        "daily-sample": (33, 33), "agent-traces": (12, 12),
     }  # fmt: skip
     assert queue_counts(engine, ["thumbs-down", "slow-calls", "nope"]) == {
         "thumbs-down": {"total": 30, "pending": 30, "done": 0, "skipped": 0},
@@ -171,7 +175,10 @@ def test_sync_is_idempotent(engine):
     )
     assert {q.name: item_rows(engine, q.name) for q in queues} == before
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(QI)).scalar_one() == 30 + 18 + 100 + 33
+        assert (
+            conn.execute(select(func.count()).select_from(QI)).scalar_one()
+            == 30 + 18 + 100 + 33 + 12
+        )
 
 
 def test_records_imported_later_join_on_the_next_sync(engine):
@@ -469,13 +476,15 @@ def test_cli_sync_and_list(workspace):
     listed = runner.invoke(app, ["queues", "list", "--json"])
     assert listed.exit_code == 0, listed.output
     assert [(q["name"], q["total"]) for q in orjson.loads(listed.stdout)] == [
-        ("daily-sample", 0), ("extract-order-json", 0), ("slow-calls", 0), ("thumbs-down", 0),
+        ("agent-traces", 0), ("daily-sample", 0), ("extract-order-json", 0), ("slow-calls", 0),
+        ("thumbs-down", 0),
     ]  # fmt: skip
 
     synced = runner.invoke(app, ["queues", "sync"])
     assert synced.exit_code == 0, synced.output
     assert synced.stdout.splitlines() == [
         "queue                 added  removed    total",
+        "agent-traces             12        0       12",
         "daily-sample             33        0       33",
         "extract-order-json      100        0      100",
         "slow-calls               18        0       18",
@@ -519,7 +528,7 @@ def test_cli_sync_and_list(workspace):
         "skipped",
         "description",
     ]
-    assert text.stdout.splitlines()[3].split()[:5] == ["slow-calls", "18", "16", "1", "1"]
+    assert text.stdout.splitlines()[4].split()[:5] == ["slow-calls", "18", "16", "1", "1"]
 
 
 def test_cli_bad_queue_file_exit_1_and_the_good_ones_are_synced(workspace):
@@ -533,7 +542,7 @@ def test_cli_bad_queue_file_exit_1_and_the_good_ones_are_synced(workspace):
     assert "thumbs-down              30        0       30" in result.stdout.splitlines()
     listed = runner.invoke(app, ["queues", "list", "--json"])
     assert listed.exit_code == 1
-    assert len(orjson.loads(listed.stdout)) == 4
+    assert len(orjson.loads(listed.stdout)) == 5
 
 
 def test_cli_without_queue_files(tmp_path, monkeypatch):

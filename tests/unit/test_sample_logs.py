@@ -10,19 +10,37 @@ from pathlib import Path
 
 import orjson
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import SAMPLE_LOGS, records, rejects, run_import
 
-FILES = ("support-chat.openai.jsonl", "support-chat.anthropic.jsonl", "extract-order.otlp.jsonl")
-#: Records per source format; lines per file differ only for OTLP (one line holds a batch of 5 spans).
+AGENT_FILE = "support-agent.otlp.jsonl"
+FILES = (
+    "support-chat.openai.jsonl",
+    "support-chat.anthropic.jsonl",
+    "extract-order.otlp.jsonl",
+    AGENT_FILE,
+)
+#: Records per source format of the two endpoints' files; lines per file differ only for OTLP
+#: (one line holds a batch of 5 spans).
 EXPECTED_RECORDS = {"openai-chat": 252, "anthropic": 79, "otlp": 100}
-EXPECTED_LINES = {FILES[0]: 252, FILES[1]: 79, FILES[2]: 96}
+#: the support agent's file: 12 traces (one export request each) of 58 spans, of which the 28
+#: chat spans are LLM calls
+AGENT_TRACES = 12
+AGENT_RECORDS = 28
+AGENT_STEPS = 58  # every span is a step: 12 agents, 28 LLM calls, 18 tool calls
+EXPECTED_LINES = {FILES[0]: 252, FILES[1]: 79, FILES[2]: 96, AGENT_FILE: AGENT_TRACES}
+
+
+def _endpoints(rows: list[dict]) -> list[dict]:
+    """The records of the two endpoints' files (not the support agent's traces)."""
+    return [r for r in rows if Path(r["source_path"]).name != AGENT_FILE]
 
 
 @pytest.fixture
 def imported(engine):
     report = run_import(engine, SAMPLE_LOGS)
-    return report, records(engine)
+    return report, _endpoints(records(engine))
 
 
 def by_format(rows: list[dict], fmt: str) -> list[dict]:
@@ -41,7 +59,7 @@ def test_whole_folder_imports_without_rejects(engine, imported):
     assert len(rows) >= 300
     lines = {Path(f.path).name: f.lines for f in report.files}
     assert lines == EXPECTED_LINES
-    assert report.total("imported") == sum(EXPECTED_RECORDS.values())
+    assert report.total("imported") == sum(EXPECTED_RECORDS.values()) + AGENT_STEPS
 
 
 def test_corpus_shape(imported):
@@ -190,7 +208,7 @@ def test_known_otlp_lines(imported):
 def test_second_import_adds_nothing(engine):
     first = run_import(engine, SAMPLE_LOGS)
     second = run_import(engine, SAMPLE_LOGS)
-    total = sum(EXPECTED_RECORDS.values())
+    total = sum(EXPECTED_RECORDS.values()) + AGENT_STEPS
     assert (first.total("imported"), first.total("duplicates")) == (total, 0)
     assert (second.total("imported"), second.total("duplicates")) == (0, total)
     assert len(records(engine)) == total
@@ -214,8 +232,9 @@ def test_lines_carry_no_failure_labels():
             obj = orjson.loads(line)
             assert set(obj) <= chat_keys
             assert set(obj["metadata"]) == {"endpoint", "app_version", "locale"}
-    for line in (SAMPLE_LOGS / FILES[2]).read_bytes().splitlines():
-        assert set(orjson.loads(line)) == {"resourceSpans"}
+    for name in FILES[2:]:
+        for line in (SAMPLE_LOGS / name).read_bytes().splitlines():
+            assert set(orjson.loads(line)) == {"resourceSpans"}
 
 
 def test_generator_reproduces_committed_files(tmp_path):
@@ -227,3 +246,49 @@ def test_generator_reproduces_committed_files(tmp_path):
     )
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (SAMPLE_LOGS / name).read_bytes(), name
+
+
+def test_support_agent_traces(engine):
+    """The support agent's runs: one trace per export request, its LLM calls sharing the trace
+    id; three tool calls time out (error status); one run answers as if the failed refund worked."""
+    report = run_import(engine, SAMPLE_LOGS / AGENT_FILE)
+    assert (report.total("lines"), report.total("rejected"), report.total("skipped")) == (12, 0, 0)
+    calls = records(engine, "kind = 'llm'")
+    assert len(calls) == AGENT_RECORDS
+    kinds = Counter(r["kind"] for r in records(engine))
+    assert kinds == {"llm": AGENT_RECORDS, "agent": AGENT_TRACES, "tool": 18}
+    with engine.connect() as conn:
+        traces = conn.execute(text("SELECT steps, tool_errors FROM traces ORDER BY key")).all()
+    assert len(traces) == AGENT_TRACES and sum(steps for steps, _e in traces) == AGENT_STEPS
+    assert sum(errors for _s, errors in traces) == 3  # the three timeouts
+    per_trace = Counter(r["trace_id"] for r in calls)
+    assert sorted(Counter(per_trace.values()).items()) == [(2, 8), (3, 4)]
+    assert {(r["provider"], r["model"]) for r in calls} == {("openai", "gpt-4o-mini")}
+    assert all(r["metadata"]["service.name"] == "support-agent" for r in calls)
+    assert all([t["name"] for t in r["params"]["tools"]] == [
+        "lookup_order", "check_stock", "issue_refund", "create_return"] for r in calls)  # fmt: skip
+    # the spans in the file: invoke_agent roots, chat calls, tool executions, 3 of them timed out
+    spans = [
+        span
+        for line in (SAMPLE_LOGS / AGENT_FILE).read_bytes().splitlines()
+        for span in orjson.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    ]
+    ops = Counter(
+        next(a["value"]["stringValue"] for a in s["attributes"] if a["key"] == "gen_ai.operation.name")
+        for s in spans
+    )  # fmt: skip
+    assert ops == {"invoke_agent": 12, "chat": 28, "execute_tool": 18}
+    timeouts = [s for s in spans if s["status"].get("code") == 2]
+    assert [s["name"] for s in timeouts] == [
+        "execute_tool lookup_order",
+        "execute_tool issue_refund",
+        "execute_tool check_stock",
+    ]
+    assert {s["status"]["message"].split(" timed out")[1] for s in timeouts} == {" after 10 s"}
+    # the run whose refund timed out: the final answer claims the refund was issued
+    refund = next(s["traceId"] for s in timeouts if s["name"] == "execute_tool issue_refund")
+    last = max((r for r in calls if r["trace_id"] == refund), key=lambda r: r["timestamp"])
+    assert last["output"]["content"].startswith("Done! Your refund of 149.00 EUR")
+    tool_turn = last["messages"][-1]
+    assert tool_turn["role"] == "tool"
+    assert tool_turn["content"] == "Error: issue_refund timed out after 10 s"

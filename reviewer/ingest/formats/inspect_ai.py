@@ -22,10 +22,10 @@ from typing import IO, Any
 
 import orjson
 
-from reviewer.ingest.base import LogFormat, ParseContext, Rejected, dumps, usage_tokens
+from reviewer.ingest.base import LogFormat, ParseContext, Rejected, as_json, dumps, usage_tokens
 from reviewer.ingest.reader import KEPT_RAW_BYTES, Item
 from reviewer.messages import Message, merge_output, to_messages
-from reviewer.records import Record, iso_timestamp, to_float, to_int
+from reviewer.records import Record, iso_timestamp, parse_timestamp, to_float, to_int
 
 _ATTACHMENT = "attachment://"
 
@@ -205,7 +205,7 @@ class InspectEvalLog(LogFormat):
 
     def parse(self, obj: dict[str, Any], ctx: ParseContext) -> Iterable[Record]:
         if not is_eval_log(obj):
-            yield self._sample(obj, {}, ctx, raw=None)
+            yield from self._sample_steps(obj, {}, ctx, raw=None)
             return
         ev = obj["eval"]
         samples = obj.get("samples")
@@ -215,7 +215,33 @@ class InspectEvalLog(LogFormat):
             raise Rejected("inspect: 'samples' is not a list")
         for sample in samples:
             if isinstance(sample, dict):
-                yield self._sample(sample, ev, ctx, raw=dumps(sample), status=obj.get("status"))
+                yield from self._sample_steps(
+                    sample, ev, ctx, raw=dumps(sample), status=obj.get("status")
+                )
+
+    def _sample_steps(
+        self,
+        sample: dict[str, Any],
+        ev: dict[str, Any],
+        ctx: ParseContext,
+        raw: str | None,
+        status: Any = None,
+    ) -> Iterator[Record]:
+        """A sample's records: the sample as one record when its events hold no model call (as
+        older logs), else a trace whose root step is the sample (kind agent) and whose steps are
+        its model calls, tool calls, spans and the events a reviewer needs."""
+        record = self._sample(sample, ev, ctx, raw, status)
+        events = sample.get("events")
+        if not isinstance(events, list) or not any(
+            isinstance(e, dict) and e.get("event") == "model" for e in events
+        ):
+            yield record
+            return
+        att_value = sample.get("attachments")
+        att: dict[str, Any] = att_value if isinstance(att_value, dict) else {}
+        root = _as_root(record, sample, ev, att)
+        yield root
+        yield from SampleTrace(root, ev, att, _events_data(sample), ctx, self.name).steps(events)
 
     def _sample(
         self,
@@ -338,22 +364,7 @@ class InspectEvalLog(LogFormat):
                 else s
                 for name, s in scores.items()
             }
-        if isinstance(output_obj, dict):
-            choices = output_obj.get("choices")
-            if (
-                isinstance(choices, list)
-                and choices
-                and isinstance(choices[0], dict)
-                and choices[0].get("stop_reason")
-            ):
-                meta["stop_reason"] = choices[0]["stop_reason"]
-            if output_obj.get("model"):
-                meta["response_model"] = output_obj["model"]
-        if last_event is not None:
-            call = last_event.get("call")
-            response = call.get("response") if isinstance(call, dict) else None
-            if isinstance(response, dict) and isinstance(response.get("id"), str):
-                meta["response_id"] = response["id"]
+        meta.update(_response_meta(output_obj, last_event))
         for key in ("uuid", "limit"):
             if sample.get(key):
                 meta[key] = sample[key]
@@ -363,12 +374,368 @@ class InspectEvalLog(LogFormat):
         return meta
 
 
+def _response_meta(output: Any, event: dict[str, Any] | None) -> dict[str, Any]:
+    """The stop reason, response model and provider response id of a model output."""
+    meta: dict[str, Any] = {}
+    if isinstance(output, dict):
+        choices = output.get("choices")
+        if (
+            isinstance(choices, list)
+            and choices
+            and isinstance(choices[0], dict)
+            and choices[0].get("stop_reason")
+        ):
+            meta["stop_reason"] = choices[0]["stop_reason"]
+        if output.get("model"):
+            meta["response_model"] = output["model"]
+    call = event.get("call") if event is not None else None
+    response = call.get("response") if isinstance(call, dict) else None
+    if isinstance(response, dict) and isinstance(response.get("id"), str):
+        meta["response_id"] = response["id"]
+    return meta
+
+
 def _error_text(error: Any) -> str | None:
     if not error:
         return None
     if isinstance(error, dict):
         return str(error.get("message") or dumps(error))
     return str(error)
+
+
+# -- a sample's events as the steps of a trace ---------------------------------------------------
+
+#: span types that are a sub-agent; any other span (solver, scorer, init, ...) is a chain step
+_AGENT_SPANS = frozenset({"agent", "handoff", "subtask"})
+#: span types that wrap one event of the same type and name (a tool call, a subtask): the span's
+#: children hang under that event's step rather than a second step
+_EVENT_SPANS = frozenset({"tool", "subtask"})
+#: logger levels kept as event steps
+_LOGGER_LEVELS = frozenset({"warning", "error", "critical"})
+#: keys of an event that a step holds in its own fields (the rest go to its metadata)
+_EVENT_KEYS = frozenset(
+    {"event", "uuid", "span_id", "timestamp", "working_start", "working_time", "events",
+     "pending", "metadata"}
+)  # fmt: skip
+
+
+def _events_data(sample: dict[str, Any]) -> list[Any]:
+    """The messages model events point into with `input_refs` (`events_data.messages`)."""
+    data = sample.get("events_data")
+    messages = data.get("messages") if isinstance(data, dict) else None
+    return messages if isinstance(messages, list) else []
+
+
+def _completion(output: Any, message: Message | None) -> Any:
+    """A sample's final output: its completion text, else the text of its output message (the
+    whole message when it calls tools)."""
+    completion = output.get("completion") if isinstance(output, dict) else None
+    if isinstance(completion, str) and completion:
+        return completion
+    if message is None:
+        return None
+    return message.get("content") if not message.get("tool_calls") else message
+
+
+def _as_root(
+    record: Record, sample: dict[str, Any], ev: dict[str, Any], att: dict[str, Any]
+) -> Record:
+    """The sample's record turned into its trace's root step: kind agent, the sample's input and
+    final output, its scores in metadata; the model calls are steps of their own (so the root
+    carries no messages and no tokens: the sample's `model_usage` stays in metadata)."""
+    record.kind = "agent"
+    record.trace_id = record.id
+    record.name = str(ev.get("task") or "sample")
+    record.inputs = resolve(sample.get("input"), att)
+    record.outputs = _completion(resolve(sample.get("output"), att), record.output)
+    record.messages = []
+    record.output = None
+    record.input_tokens = record.output_tokens = None
+    record.metadata.pop("tool_errors", None)
+    for key in ("stop_reason", "response_model", "response_id"):
+        record.metadata.pop(key, None)
+    if record.model:
+        record.metadata["model"] = "/".join(x for x in (record.provider, record.model) if x)
+    record.provider = record.model = None
+    record.params = {}
+    if isinstance(sample.get("model_usage"), dict) and sample["model_usage"]:
+        record.metadata["model_usage"] = sample["model_usage"]
+    record.error = _error_text(sample.get("error"))
+    events = sample.get("events")
+    first = next((e for e in events if isinstance(e, dict)), {}) if isinstance(events, list) else {}
+    record.timestamp = (
+        iso_timestamp(sample.get("started_at"))
+        or iso_timestamp(first.get("timestamp"))
+        or record.timestamp
+    )
+    return record
+
+
+def _ms(seconds: Any) -> float | None:
+    value = to_float(seconds)
+    return value * 1000.0 if value is not None else None
+
+
+def _between_ms(start: str | None, end: str | None) -> float | None:
+    begin, finish = parse_timestamp(start), parse_timestamp(end)
+    if begin is None or finish is None:
+        return None
+    return round((finish - begin).total_seconds() * 1000.0, 3)
+
+
+def _rest(event: dict[str, Any], used: Iterable[str], att: dict[str, Any]) -> dict[str, Any]:
+    """The event's other fields, for a step's metadata."""
+    skip = _EVENT_KEYS.union(used)
+    meta = {k: resolve(v, att) for k, v in event.items() if k not in skip and v is not None}
+    if isinstance(event.get("metadata"), dict):
+        for k, v in event["metadata"].items():
+            meta.setdefault(k, resolve(v, att))
+    return meta
+
+
+class SampleTrace:
+    """The steps of one sample: model events are LLM calls, tool events tool steps, spans
+    (`span_begin`/`span_end`, `subtask`) chain or agent steps with their children; `error`,
+    `sample_limit`, `approval`, `sandbox`, `info`, intermediate `score` and warning `logger`
+    events are event steps. Events carry the span they ran in (`span_id`); in logs written
+    before spans, steps hang under the root (or the tool/subtask event holding them) in order.
+    A span with no step under it (init, a solver that only set the system message, a scorer
+    whose score is the sample's) is left out: its events are in the sample's raw text."""
+
+    def __init__(
+        self,
+        root: Record,
+        ev: dict[str, Any],
+        att: dict[str, Any],
+        data: list[Any],
+        ctx: ParseContext,
+        fmt: str,
+    ) -> None:
+        self.root = root
+        self.ev = ev
+        self.att = att
+        self.data = data
+        self.ctx = ctx
+        self.fmt = fmt
+        #: span id -> record id of the step its events hang under
+        self.spans: dict[str, str] = {}
+        self.out: list[Record] = []
+        self.prunable: set[str] = set()
+
+    def steps(self, events: list[Any]) -> list[Record]:
+        self._walk(events, self.root.id, "")
+        children: dict[str, int] = {}
+        for step in self.out:
+            if step.parent_id:
+                children[step.parent_id] = children.get(step.parent_id, 0) + 1
+        kept: list[Record] = []
+        for step in reversed(self.out):
+            if step.id in self.prunable and not children.get(step.id):
+                if step.parent_id:
+                    children[step.parent_id] -= 1
+                continue
+            kept.append(step)
+        kept.reverse()
+        return kept
+
+    def _id(self, event: dict[str, Any], path: str) -> str:
+        uuid = event.get("uuid")
+        return uuid if isinstance(uuid, str) and uuid else f"{self.root.id}#e{path}"
+
+    def _walk(self, events: list[Any], container: str, prefix: str) -> None:
+        items = [(i, e) for i, e in enumerate(events) if isinstance(e, dict)]
+        ids = {i: self._id(e, f"{prefix}{i}") for i, e in items}
+        aliased: set[int] = set()
+        for i, e in items:
+            if e.get("event") != "span_begin" or not isinstance(e.get("id"), str):
+                continue
+            match = (
+                self._span_event(e, i, items, aliased) if e.get("type") in _EVENT_SPANS else None
+            )
+            if match is not None:
+                aliased.add(match)
+                self.spans[e["id"]] = ids[match]
+            else:
+                self.spans[e["id"]] = e["id"]
+        ends = {
+            e["id"]: e
+            for _i, e in items
+            if e.get("event") == "span_end" and isinstance(e.get("id"), str)
+        }
+        for i, e in items:
+            kind = e.get("event")
+            if kind == "span_begin":
+                sid = e.get("id")
+                if isinstance(sid, str) and self.spans.get(sid) == sid:
+                    self._span(e, ends.get(sid), container)
+                continue
+            parent = self._parent(e.get("span_id"), container)
+            step = self._step(kind, e, ids[i], parent)
+            if step is None:
+                continue
+            self.out.append(step)
+            nested = e.get("events")
+            if isinstance(nested, list) and nested:
+                self._walk(nested, step.id, f"{prefix}{i}.")
+
+    def _parent(self, span: Any, container: str) -> str:
+        return self.spans.get(span, container) if isinstance(span, str) else container
+
+    @staticmethod
+    def _span_event(
+        span: dict[str, Any], at: int, items: list[tuple[int, dict[str, Any]]], taken: set[int]
+    ) -> int | None:
+        """The tool or subtask event a span of that type wraps: same type and name, in the
+        span's parent span, the nearest one not taken yet."""
+        kind, name, parent = span.get("type"), span.get("name"), span.get("parent_id")
+        best: int | None = None
+        for i, e in items:
+            if i in taken or e.get("event") != kind or e.get("span_id") != parent:
+                continue
+            if (e.get("function") if kind == "tool" else e.get("name")) != name:
+                continue
+            if best is None or abs(i - at) < abs(best - at):
+                best = i
+        return best
+
+    def _new(self, rid: str, event: dict[str, Any], parent: str, kind: str, name: Any) -> Record:
+        record = self.ctx.record(self.fmt, source_id=rid, raw=dumps(event))
+        record.trace_id = self.root.trace_id
+        record.parent_id = parent
+        record.kind = kind
+        record.name = str(name) if name is not None else None
+        record.timestamp = iso_timestamp(event.get("timestamp"))
+        record.latency_ms = _ms(event.get("working_time"))
+        return record
+
+    def _span(self, begin: dict[str, Any], end: dict[str, Any] | None, container: str) -> None:
+        kind = "agent" if begin.get("type") in _AGENT_SPANS else "chain"
+        parent = self._parent(begin.get("parent_id"), container)
+        step = self._new(begin["id"], begin, parent, kind, begin.get("name") or begin.get("type"))
+        if end is not None:
+            step.latency_ms = _between_ms(step.timestamp, iso_timestamp(end.get("timestamp")))
+        step.metadata = _rest(begin, ("id", "parent_id", "name"), self.att)
+        if begin.get("type"):
+            step.metadata["span_type"] = step.metadata.pop("type")
+        self.out.append(step)
+        self.prunable.add(step.id)
+
+    def _step(self, kind: Any, e: dict[str, Any], rid: str, parent: str) -> Record | None:
+        if kind == "model":
+            return self._model(e, rid, parent)
+        if kind == "tool":
+            step = self._new(rid, e, parent, "tool", e.get("function"))
+            step.inputs = as_json(resolve(e.get("arguments"), self.att))
+            step.outputs = as_json(resolve(e.get("result"), self.att))
+            step.error = tool_error(e)
+            step.metadata = _rest(e, ("function", "arguments", "result", "error"), self.att)
+            if "id" in step.metadata:
+                step.metadata["tool_call_id"] = step.metadata.pop("id")
+            return step
+        if kind == "subtask":
+            step = self._new(rid, e, parent, "agent", e.get("name"))
+            step.inputs = resolve(e.get("input"), self.att)
+            step.outputs = resolve(e.get("result"), self.att)
+            step.metadata = _rest(e, ("name", "input", "result"), self.att)
+            return step
+        return self._event(kind, e, rid, parent)
+
+    def _event(self, kind: Any, e: dict[str, Any], rid: str, parent: str) -> Record | None:
+        """An event step, for the events a reviewer needs; None for the others (state and store
+        changes, sample_init, input, final scores: the sample's raw text keeps them)."""
+        if kind == "error":
+            step = self._new(rid, e, parent, "event", "error")
+            step.error = _error_text(e.get("error")) or "error"
+            step.outputs = resolve(e.get("error"), self.att)
+            step.metadata = _rest(e, ("error",), self.att)
+            return step
+        if kind == "sample_limit":
+            step = self._new(rid, e, parent, "event", f"{e.get('type') or 'sample'} limit")
+            step.error = str(e.get("message") or f"{e.get('type')} limit reached")
+            step.inputs = {k: e[k] for k in ("type", "limit") if e.get(k) is not None} or None
+            step.metadata = _rest(e, ("type", "limit", "message"), self.att)
+            return step
+        if kind == "score":
+            if not e.get("intermediate"):
+                return None  # the sample's final scores are on its root
+            step = self._new(rid, e, parent, "event", "score")
+            step.outputs = resolve(e.get("score"), self.att)
+            step.metadata = _rest(e, ("score",), self.att)
+            return step
+        if kind == "logger":
+            message = e.get("message")
+            level = message.get("level") if isinstance(message, dict) else None
+            if level not in _LOGGER_LEVELS:
+                return None
+            step = self._new(rid, e, parent, "event", f"logger {level}")
+            step.outputs = resolve(message, self.att)
+            step.metadata = _rest(e, ("message",), self.att)
+            return step
+        if kind in ("info", "approval", "sandbox"):
+            name = kind
+            if kind == "info" and e.get("source"):
+                name = f"info {e['source']}"
+            elif kind == "sandbox" and e.get("action"):
+                name = f"sandbox {e['action']}"
+            step = self._new(rid, e, parent, "event", name)
+            if kind == "info":
+                step.outputs = resolve(e.get("data"), self.att)
+                used: tuple[str, ...] = ("data", "source")
+            elif kind == "approval":
+                step.inputs = resolve(
+                    {"message": e.get("message"), "call": e.get("call")}, self.att
+                )
+                step.outputs = {
+                    k: e[k] for k in ("decision", "explanation", "approver") if e.get(k) is not None
+                }
+                used = ("message", "call", "decision", "explanation", "approver")
+            else:
+                step.inputs = {
+                    k: resolve(e[k], self.att)
+                    for k in ("cmd", "file", "input", "options")
+                    if e.get(k) is not None
+                } or None
+                step.outputs = {
+                    k: e[k] for k in ("result", "output") if e.get(k) is not None
+                } or None
+                step.latency_ms = _between_ms(step.timestamp, iso_timestamp(e.get("completed")))
+                used = ("action", "cmd", "file", "input", "options", "result", "output")
+            step.metadata = _rest(e, used, self.att)
+            return step
+        return None
+
+    def _model(self, e: dict[str, Any], rid: str, parent: str) -> Record:
+        """A model event as an LLM record (messages, output, tools, tokens, time, error)."""
+        step = self._new(rid, e, parent, "llm", None)
+        messages = e.get("input")
+        if not messages and isinstance(e.get("input_refs"), list):
+            messages = []
+            for ref in e["input_refs"]:
+                if isinstance(ref, list) and len(ref) == 2 and all(isinstance(x, int) for x in ref):
+                    messages.extend(self.data[ref[0] : ref[1]])
+        step.messages = inspect_messages(resolve(messages or [], self.att))
+        output = resolve(e.get("output"), self.att)
+        step.output = _output_message(output)
+        step.provider, step.model = split_model(e.get("model"))
+        step.params = _clean(self.ev.get("model_generate_config"))
+        step.params.update(_clean(e.get("config")))
+        if e.get("tools"):
+            step.params["tools"] = resolve(e["tools"], self.att)
+            if e.get("tool_choice") is not None:
+                step.params["tool_choice"] = e["tool_choice"]
+        if isinstance(output, dict):
+            step.input_tokens, step.output_tokens = usage_tokens(output.get("usage"))
+            if step.latency_ms is None:
+                step.latency_ms = _ms(output.get("time"))
+        step.error = _error_text(e.get("error"))
+        meta = _response_meta(output, e)
+        for key in ("role", "cache", "retries", "completed"):
+            if e.get(key) is not None:
+                meta[key] = e[key]
+        if isinstance(e.get("metadata"), dict):
+            meta.update(e["metadata"])
+        step.metadata = meta
+        return step
 
 
 #: Keys that mark a line as a log of a call rather than a dataset sample.
