@@ -401,3 +401,29 @@ async def test_at_100_columns_the_tree_is_above_the_step_beside_the_review(trace
         assert "$0.0030" in shown and "tools lookup_order" in shown  # the totals, wrapped
         assert "tool lookup_order  ✗ error" in shown and "timeout after 5 s" in shown
         assert "verdict" in shown and "went wrong" in shown
+
+
+async def test_promoting_a_trace_from_its_screen_makes_the_case_up_to_the_marked_step(traces):
+    """`E` `m` marks the failing tool, `e` writes the answer the agent should have given, `f`
+    fails the trace, `d` promotes it: the dataset's case is the conversation of the LLM call that
+    ran before the marked tool, with that call's tools, and the corrected answer as expected."""
+    from reviewer.datasets.store import dataset_items
+
+    ws, engine = traces
+    app = make_app(engine, ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_traces(pilot)
+        anchor = item_of(engine, "root")
+        await press(pilot, "E", "m", "e")
+        assert isinstance(app.screen, TextEditor)
+        app.screen.query_one(TextArea).load_text("Order A-1 shipped on Monday.")
+        await press(pilot, "ctrl+s")
+        assert screen.item is not None and screen.item.record_id == "root"
+        await press(pilot, "d")
+        await settle(pilot)
+        actions = [e["action"] for e in events(engine, queue_item_id=anchor)]
+        assert actions[:3] == ["step", "correct", "promote"]
+    (case,) = dataset_items(engine, "agent-cases")
+    assert [(m["role"], m["content"]) for m in case["messages"]] == [("user", "Where is A-1?")]
+    assert case["expected"] == "Order A-1 shipped on Monday."
+    assert case["source"]["trace"] == {"id": "t1", "step_id": "tool1", "step_kind": "tool"}
