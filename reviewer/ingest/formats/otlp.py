@@ -690,6 +690,7 @@ class OtlpTraces(LogFormat):
     """OTLP/JSON trace export requests: one record per GenAI model-call span, nothing for the rest."""
 
     name = "otlp"
+    detect_keys = frozenset({"resourceSpans", "resource_spans"})
     empty_reason = (
         "no messages: the GenAI span carries no message content; turn on content capture in the "
         "instrumentation (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true)"
@@ -759,6 +760,7 @@ class OtlpLogs(LogFormat):
     event (it carries the same attributes as a GenAI span); other log records give nothing."""
 
     name = "otlp-logs"
+    detect_keys = frozenset({"resourceLogs", "resource_logs"})
     empty_reason = OtlpTraces.empty_reason
 
     def detect(self, obj: Any) -> bool:
