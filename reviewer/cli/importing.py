@@ -78,6 +78,11 @@ def import_cmd(
             fail(str(exc))
     current = settings()
     opened = engine(current)
+    import gc
+
+    # this process ends with the import: what is loaded by now stays, and the collector's full
+    # passes need not go over it again and again while lines are read (about 0.2 s a 100k lines)
+    gc.freeze()
     progress_ctx = None
     if sys.stderr.isatty():
         from reviewer.cli.progress import FileProgress

@@ -401,7 +401,7 @@ class Importer:
             self._reject(writer, path, item, outcome.format, outcome.reason)
             return
         rep = self._file(path, outcome.format)
-        rep.lines += 1
+        rep.lines += outcome.lines if isinstance(outcome, Stored) else 1
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             rep.without_content += without_content(outcome.rows)
@@ -447,9 +447,8 @@ class Importer:
         def drain(limit: int) -> None:
             while len(in_flight) > limit:
                 chunk_items, future = in_flight.popleft()
-                for item, outcome in zip(chunk_items, future.result(), strict=True):
-                    if outcome is not None:
-                        self._apply(outcome, path, item, writer)
+                for at, outcome in future.result():
+                    self._apply(outcome, path, chunk_items[at], writer)
                 if self.progress is not None:
                     self.progress(path, counter.count, total)
 

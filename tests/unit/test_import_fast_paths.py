@@ -100,3 +100,75 @@ def test_the_candidates_keep_the_registry_order(kind: str) -> None:
     names = [f.name for f in detector.by_kind[kind]]
     got = [f.name for f in detector.candidates({"request": {}, "custom_id": 1, "name": 2}, kind)]
     assert got == [n for n in names if n in got]
+
+
+def _mixed_lines() -> list[bytes]:
+    """Lines of several formats and outcomes, in runs and alone, across chunk borders."""
+    from tests.unit.test_bad_input import good_line
+
+    anthropic = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Hello."}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 12, "output_tokens": 3},
+    }
+    no_content = {  # a call logged without its content: counted as without_content
+        "request": {"model": "gpt-4o-mini", "messages": []},
+        "response": {"object": "chat.completion", "model": "gpt-4o-mini", "choices": [],
+                     "usage": {"prompt_tokens": 5, "completion_tokens": 0}},
+    }  # fmt: skip
+    lines: list[bytes] = []
+    for i in range(1300):
+        if i % 97 == 5:
+            lines.append(b"{not json\n")
+        elif i % 89 == 7:
+            lines.append(b"\n")
+        elif i % 83 == 3:
+            lines.append(orjson.dumps({"final_report": {"accuracy": 1.0}}) + b"\n")  # skipped
+        elif i % 61 == 1:
+            lines.append(orjson.dumps({"unknown": i}) + b"\n")
+        elif i % 53 == 2:
+            lines.append(orjson.dumps(dict(no_content, n=i)) + b"\n")
+        elif 400 <= i < 460 or i % 37 == 4:
+            lines.append(orjson.dumps(dict(anthropic, id=f"msg_{i}")) + b"\n")
+        else:
+            lines.append(good_line(i if i % 71 else 3))  # some duplicates
+    return lines
+
+
+def _outcome(engine: Any, report: Any) -> tuple[Any, ...]:
+    from tests.conftest import records, rejects
+
+    summary = report.to_dict()
+    summary.pop("seconds")
+    summary.pop("import_id")
+    stored = [(r["id"], r["source_line"], r["source_format"]) for r in records(engine)]
+    refused = [(r["line"], r["format"], r["reason"]) for r in rejects(engine)]
+    return summary, stored, refused
+
+
+def test_workers_count_runs_of_lines_as_one_process_does(tmp_path: Path) -> None:
+    from reviewer.store.db import open_engine
+    from tests.conftest import run_import
+
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"".join(_mixed_lines()))
+    got = []
+    for workers in (0, 2):
+        engine = open_engine(f"sqlite:///{tmp_path / f'w{workers}.db'}")
+        report = run_import(engine, path, workers=workers, parallel_min_bytes=0)
+        got.append(_outcome(engine, report))
+        engine.dispose()
+    assert got[0] == got[1]
+    files = {f["format"]: f for f in got[0][0]["files"]}
+    assert list(files) == ["openai-chat", "unknown", "openai-evals", "anthropic"]
+    chat, unknown = files["openai-chat"], files["unknown"]
+    assert (chat["lines"], chat["imported"], chat["duplicates"]) == (1147, 1131, 16)
+    assert chat["without_content"] == 24
+    assert (unknown["lines"], unknown["rejected"]) == (35, 35)
+    assert files["openai-evals"]["skipped"] == 16
+    assert (files["anthropic"]["lines"], files["anthropic"]["imported"]) == (87, 87)
+    assert got[0][0]["totals"]["lines"] == 1300 - 15  # the blank lines are not counted
