@@ -172,3 +172,98 @@ def test_workers_count_runs_of_lines_as_one_process_does(tmp_path: Path) -> None
     assert files["openai-evals"]["skipped"] == 16
     assert (files["anthropic"]["lines"], files["anthropic"]["imported"]) == (87, 87)
     assert got[0][0]["totals"]["lines"] == 1300 - 15  # the blank lines are not counted
+
+
+# -- the credential pre-check --------------------------------------------------------------------
+
+SECRET = "sk-live-Zq81xWm3Kd90pLr7"
+
+
+def _spellings() -> list[str]:
+    from reviewer.redact import CREDENTIAL_KEYS
+
+    names: set[str] = set()
+    for key in CREDENTIAL_KEYS:
+        for base in (key, key.replace("_", "-")):
+            names.update({base, base.upper(), base.title(), f"http.request.header.{base}"})
+    return sorted(names)
+
+
+def test_every_spelling_of_every_credential_key_passes_the_pre_check_as_bytes() -> None:
+    from reviewer.redact import may_hold_credentials
+
+    spellings = _spellings()
+    assert len(spellings) > 150
+    for name in spellings:
+        for obj in ({name: SECRET}, {"request": {"headers": [{"x": {name: SECRET}}]}}):
+            raw = orjson.dumps(obj)
+            assert may_hold_credentials(raw), raw
+            assert may_hold_credentials(raw.decode()), raw
+
+
+def _chat_line(extra: dict[str, Any], n: int) -> dict[str, Any]:
+    from tests.unit.test_bad_input import COMPLETION
+
+    return {
+        "request": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+        "response": dict(COMPLETION, id=f"chatcmpl-cred-{n}"),
+        **extra,
+    }
+
+
+def _escaped(text: str) -> str:
+    """Every letter of `text` as a JSON \\u escape."""
+    return "".join(f"\\u{ord(c):04x}" if c.isalpha() else c for c in text)
+
+
+def test_no_spelling_of_a_credential_reaches_the_database(engine: Any, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from tests.conftest import run_import
+
+    lines: list[bytes] = []
+    for name in _spellings():
+        n = len(lines)
+        for extra in (
+            {name: SECRET},
+            {"metadata": {"client": {name: SECRET}}},
+            {"request_headers": [{"name": name, "value": SECRET}]},
+        ):
+            lines.append(orjson.dumps(_chat_line(extra, len(lines))))
+        # the key, then the key and the secret, written with \u escapes
+        plain = orjson.dumps(_chat_line({"metadata": {name: SECRET}}, n + 3)).decode()
+        lines.append(plain.replace(f'"{name}"', f'"{_escaped(name)}"').encode())
+        lines.append(
+            plain.replace(f'"{name}"', f'"{_escaped(name)}"')
+            .replace(SECRET, _escaped(SECRET))
+            .replace("chatcmpl-cred-", "chatcmpl-esc-")
+            .encode()
+        )
+    path = tmp_path / "creds.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = run_import(engine, path)
+    assert (report.total("imported"), report.total("rejected")) == (len(lines), 0)
+    secret_spellings = (SECRET, _escaped(SECRET), SECRET.lower(), "Zq81xWm3Kd90pLr7")
+    with engine.connect() as conn:
+        for column in ("raw", "metadata", "params", "messages", "output"):
+            stored = conn.execute(text(f"SELECT {column} FROM records")).scalars().all()
+            assert len(stored) == len(lines)
+            for value in stored:
+                assert not any(s in (value or "") for s in secret_spellings), (column, value)
+        masked = conn.execute(
+            text("SELECT raw FROM records WHERE id = 'chatcmpl-esc-3'")
+        ).scalar_one()
+    assert "[redacted]" in masked and "\\u" not in masked  # written anew from the item
+
+
+def test_lines_without_credentials_keep_their_text_exactly(engine: Any, tmp_path: Path) -> None:
+    from tests.conftest import records, run_import
+
+    lines = [
+        orjson.dumps(_chat_line({"note": "caf\u00e9 \u2615", "usage_tokens": 3}, 1)),
+        orjson.dumps(_chat_line({}, 2)).replace(b'"hi"', b'"h\\u00e9llo \\u2615"'),
+    ]
+    path = tmp_path / "plain.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    run_import(engine, path)
+    assert [r["raw"] for r in records(engine)] == [line.decode() for line in lines]
