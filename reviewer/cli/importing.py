@@ -80,8 +80,8 @@ def import_cmd(
     opened = engine(current)
     import gc
 
-    # this process ends with the import: what is loaded by now stays, and the collector's full
-    # passes need not go over it again and again while lines are read (about 0.2 s a 100k lines)
+    # what is loaded by now stays: the collector's full passes need not go over it again and
+    # again while lines are read (about 0.15 s a 100k lines); given back to it at the end
     gc.freeze()
     progress_ctx = None
     if sys.stderr.isatty():
@@ -108,6 +108,7 @@ def import_cmd(
         fail(str(exc))
     finally:
         opened.dispose()
+        gc.unfreeze()
     emit(
         report,
         json=json_out,
