@@ -78,6 +78,11 @@ def import_cmd(
             fail(str(exc))
     current = settings()
     opened = engine(current)
+    import gc
+
+    # what is loaded by now stays: the collector's full passes need not go over it again and
+    # again while lines are read (about 0.15 s a 100k lines); given back to it at the end
+    gc.freeze()
     progress_ctx = None
     if sys.stderr.isatty():
         from reviewer.cli.progress import FileProgress
@@ -103,6 +108,7 @@ def import_cmd(
         fail(str(exc))
     finally:
         opened.dispose()
+        gc.unfreeze()
     emit(
         report,
         json=json_out,

@@ -67,6 +67,9 @@ class LogFormat:
         "nothing to import: the record has no messages, no output, no model, no token counts, "
         "no time and no error"
     )
+    #: when set, `detect` accepts a JSON object only if one of these is among its top-level keys:
+    #: detection then skips the format for objects without any (keep it in step with `detect`)
+    detect_keys: ClassVar[frozenset[str] | None] = None
 
     def detect(self, obj: Any) -> bool:
         raise NotImplementedError

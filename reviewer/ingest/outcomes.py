@@ -22,12 +22,14 @@ class Parsed:
 
 @dataclass(slots=True)
 class Stored:
-    """Records a parsing worker wrote itself: how many were new, how many already there."""
+    """Records a parsing worker wrote itself: how many were new, how many already there, for
+    `lines` lines in a row of one format (a worker sends one for a run of such lines)."""
 
     format: str
     imported: int
     duplicates: int
     without_content: int = 0  # calls logged without their content (see `Parsed`)
+    lines: int = 1
 
 
 @dataclass(slots=True)

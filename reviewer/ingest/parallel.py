@@ -3,9 +3,10 @@
 The main process reads chunks of lines; workers decode, detect, parse and write the records
 themselves, each chunk in one transaction, in the order of the chunks (a shared turn: chunk n
 is committed after chunk n-1, so the records keep the file's order). What comes back is small:
-per line one outcome (`reviewer.ingest.outcomes`: `Stored` counts for records, rejected,
-skipped and batch-request lines as they are), or None for a blank line. Only a few chunks are
-in flight, so memory stays constant.
+the outcomes (`reviewer.ingest.outcomes`) with the place of their line in the chunk: one
+`Stored` with the counts of a run of lines whose records were written, rejected, skipped and
+batch-request lines as they are, nothing for blank lines. Only a few chunks are in flight, so
+memory stays constant.
 """
 
 from __future__ import annotations
@@ -42,9 +43,12 @@ def _exit_with_parent() -> None:
 
 
 def _init(forced: LogFormat | None, db_url: str, redact: bool, turn: Any, abort: Any) -> None:
+    import gc
+
     from reviewer.ingest.formats import Detector, all_formats
 
     _exit_with_parent()
+    gc.freeze()  # what the worker starts with stays: the collector need not go over it again
     _state["forced"] = forced
     _state["detector"] = Detector(all_formats())
     _state["db_url"] = db_url
@@ -106,9 +110,10 @@ def _lookup_batch(custom_id: str) -> dict[str, Any] | None:
 
 def parse_chunk(
     path: str, import_id: int | None, seq: int, lines: list[tuple[int, bytes]]
-) -> list[Outcome | None]:
+) -> list[tuple[int, Outcome]]:
     """Parse a chunk of (line number, raw bytes) in a worker and write its records when the
-    chunk's turn (`seq`) comes: one outcome per line, `Stored` for records."""
+    chunk's turn (`seq`) comes: (place in the chunk, outcome) in line order, one `Stored` for
+    each run of lines of one format whose records were written, nothing for blank lines."""
     import gc
 
     from reviewer.ingest.pipeline import parse_item, without_content
@@ -147,14 +152,27 @@ def parse_chunk(
     finally:
         gc.enable()
     at = 0
+    result: list[tuple[int, Outcome]] = []
+    run: Stored | None = None  # the last Stored sent, while the lines after it add to it
     for n, outcome in enumerate(out):
-        if isinstance(outcome, Parsed):
-            new = sum(flags[at : at + len(outcome.rows)])
-            out[n] = Stored(
-                outcome.format, new, len(outcome.rows) - new, without_content(outcome.rows)
-            )
-            at += len(outcome.rows)
-    return out
+        if outcome is None:
+            continue  # a blank line: neither counted nor breaking a run
+        if not isinstance(outcome, Parsed):
+            result.append((n, outcome))
+            run = None
+            continue
+        rows = outcome.rows
+        new = sum(flags[at : at + len(rows)])
+        at += len(rows)
+        if run is not None and run.format == outcome.format:
+            run.imported += new
+            run.duplicates += len(rows) - new
+            run.without_content += without_content(rows)
+            run.lines += 1
+        else:
+            run = Stored(outcome.format, new, len(rows) - new, without_content(rows))
+            result.append((n, run))
+    return result
 
 
 def _start_method() -> str:

@@ -410,7 +410,7 @@ class Importer:
             self._reject(writer, path, item, outcome.format, outcome.reason)
             return
         rep = self._file(path, outcome.format)
-        rep.lines += 1
+        rep.lines += outcome.lines if isinstance(outcome, Stored) else 1
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             rep.without_content += without_content(outcome.rows)
@@ -456,9 +456,8 @@ class Importer:
         def drain(limit: int) -> None:
             while len(in_flight) > limit:
                 chunk_items, future = in_flight.popleft()
-                for item, outcome in zip(chunk_items, future.result(), strict=True):
-                    if outcome is not None:
-                        self._apply(outcome, path, item, writer)
+                for at, outcome in future.result():
+                    self._apply(outcome, path, chunk_items[at], writer)
                 if self.progress is not None:
                     self.progress(path, counter.count, total)
 
@@ -547,7 +546,7 @@ def parse_item(
     ctx.line = item.line
     ctx.raw = _raw_text(raw).rstrip("\r\n")
     ctx.raw_is_line = True
-    if ctx.redact or may_hold_credentials(raw):
+    if ctx.redact or _may_hold_credentials(raw, obj):
         obj, text = scrub(obj, ctx.raw, redact=ctx.redact)
         if text is not ctx.raw:
             ctx.raw, ctx.raw_is_line = text, False
@@ -571,6 +570,20 @@ def parse_item(
     return Parsed(fmt.name, [record_row(r, import_id) for r in usable])
 
 
+def _may_hold_credentials(raw: bytes | str, obj: Any) -> bool:
+    """False when the item surely holds no credential. The test reads the raw text; JSON may
+    write any letter as a `\\u` escape (`"\\u0061pi_key"`), so a text with escapes that
+    passes it is tested again as the item written without them."""
+    if may_hold_credentials(raw):
+        return True
+    if b"\\u" not in raw if isinstance(raw, bytes) else "\\u" not in raw:
+        return False
+    try:
+        return may_hold_credentials(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS))
+    except TypeError:  # not JSON (cannot happen for a decoded item): the long way
+        return True
+
+
 def scrub(obj: Any, text: str, *, redact: bool = False) -> tuple[Any, str]:
     """The item and its raw text with credentials replaced by `[redacted]` (always) and, with
     `redact`, personal data masked: no stored record nor raw text holds them."""
@@ -580,12 +593,23 @@ def scrub(obj: Any, text: str, *, redact: bool = False) -> tuple[Any, str]:
     for secret in found:
         for spelled in {secret, orjson.dumps(secret).decode()[1:-1]}:
             scrubbed = scrubbed.replace(spelled, REDACTED)
-    if any(secret in scrubbed for secret in found):  # written in a way not found: from the item
+    if any(secret in scrubbed for secret in found) or (
+        "\\u" in scrubbed and not _reads_as(scrubbed, obj)
+    ):  # written in a way not found (escaped): the text is written anew from the item
         scrubbed = orjson.dumps(obj).decode()
     if redact:
         obj = redact_value(obj)
         scrubbed = redact_text(scrubbed)
     return obj, (text if scrubbed == text else scrubbed)
+
+
+def _reads_as(text: str, obj: Any) -> bool:
+    """Whether JSON `text` decodes to `obj` (a credential written with escapes was masked in
+    the item but not in the text when they differ)."""
+    try:
+        return bool(orjson.loads(text) == obj)
+    except orjson.JSONDecodeError:
+        return True  # not one JSON value: the text scrub is all there is
 
 
 def stored_reject_text(raw: bytes | str, redact: bool = False) -> str:

@@ -68,16 +68,44 @@ class Detector:
     """Picks the format of each item: the first, in the registry's order, that accepts it.
 
     Only the item decides (never the lines before it), so the same file gives the same records
-    however it is split among parsing workers."""
+    however it is split among parsing workers. For a JSON object, the formats whose
+    `detect_keys` it has none of are skipped without asking them: which formats remain depends
+    only on the object's keys, so it is worked out once per set of keys (lines of one file
+    mostly share theirs)."""
+
+    #: key sets remembered (objects with more keys are not remembered: worked out each time)
+    CACHE_SIZE = 256
+    CACHE_KEYS = 64
 
     def __init__(self, formats: list[LogFormat]) -> None:
         self.formats = formats
         self.by_kind: dict[str, list[LogFormat]] = {}
         for fmt in formats:
             self.by_kind.setdefault(fmt.kind, []).append(fmt)
+        self._candidates: dict[tuple[str, tuple[str, ...]], list[LogFormat]] = {}
+
+    def candidates(self, obj: Any, kind: str) -> list[LogFormat]:
+        """The formats that may accept `obj`, in the registry's order."""
+        formats = self.by_kind.get(kind, [])
+        if type(obj) is not dict:
+            return formats
+        if len(obj) > self.CACHE_KEYS:
+            return [
+                f for f in formats if f.detect_keys is None or not f.detect_keys.isdisjoint(obj)
+            ]
+        shape = (kind, tuple(obj))
+        found = self._candidates.get(shape)
+        if found is None:
+            found = [
+                f for f in formats if f.detect_keys is None or not f.detect_keys.isdisjoint(obj)
+            ]
+            if len(self._candidates) >= self.CACHE_SIZE:
+                self._candidates.clear()
+            self._candidates[shape] = found
+        return found
 
     def detect(self, obj: Any, kind: str) -> LogFormat | None:
-        for fmt in self.by_kind.get(kind, ()):
+        for fmt in self.candidates(obj, kind):
             if fmt.detect(obj):
                 return fmt
         return None

@@ -279,6 +279,7 @@ class AnthropicBatch(LogFormat):
     file (`{"batch": {message_batch}, "results": [result, ...]}`, R nulls written as {})."""
 
     name = "anthropic-batch"
+    detect_keys = frozenset({"custom_id", "batch"})
 
     def detect(self, obj: Any) -> bool:
         return isinstance(obj, dict) and (

@@ -266,6 +266,7 @@ class HeliconeRow(LogFormat):
     """Helicone request rows (JSON / JSONL / JSON array) and the request query API's {"data": [...]} answer."""
 
     name = "helicone"
+    detect_keys = frozenset({"request_body", "response_body", "signed_body_content", "data"})
 
     def detect(self, obj: Any) -> bool:
         if is_row(obj):

@@ -199,6 +199,7 @@ class InspectEvalLog(LogFormat):
     """Inspect AI eval logs: one record per sample per epoch."""
 
     name = "inspect"
+    detect_keys = frozenset({"eval", "epoch"})
 
     def detect(self, obj: Any) -> bool:
         return is_eval_log(obj) or is_eval_sample(obj)
@@ -764,6 +765,7 @@ class InspectSample(LogFormat):
     """Inspect AI dataset lines: `{"input", "target", "id"?, "choices"?, "metadata"?}` test cases."""
 
     name = "inspect-dataset"
+    detect_keys = frozenset({"target"})
 
     def detect(self, obj: Any) -> bool:
         if not isinstance(obj, dict) or "input" not in obj or "target" not in obj:

@@ -905,6 +905,7 @@ class LangfuseTrace(LogFormat):
     """A Langfuse trace download {"trace", "observations"}, or an API trace object with its observations."""
 
     name = "langfuse"
+    detect_keys = frozenset({"observations"})
 
     def detect(self, obj: Any) -> bool:
         if not isinstance(obj, dict):
@@ -939,6 +940,7 @@ class LangfuseObservation(LogFormat):
     """Langfuse observation rows (public API / exports); a `{"data": [...], "meta": {...}}` page too."""
 
     name = "langfuse-observation"
+    detect_keys = frozenset({"traceId", "data"})
 
     def detect(self, obj: Any) -> bool:
         if _is_observation(obj):

@@ -262,6 +262,7 @@ class LangSmithRuns(LogFormat):
     """LangSmith run payloads {"post", "patch"} and exported run objects."""
 
     name = "langsmith"
+    detect_keys = frozenset({"run_type", "post", "patch"})
 
     def detect(self, obj: Any) -> bool:
         if not isinstance(obj, dict):

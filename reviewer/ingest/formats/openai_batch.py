@@ -124,6 +124,7 @@ class OpenAIBatch(LogFormat):
     """OpenAI Batch input/output JSONL lines and ellmer batch state files."""
 
     name = "openai-batch"
+    detect_keys = frozenset({"custom_id", "batch"})
 
     def detect(self, obj: Any) -> bool:
         if not isinstance(obj, dict):

@@ -81,6 +81,7 @@ class OpenAIEvals(LogFormat):
     """OpenAI Evals samples (`input`, `ideal`) and run logs (spec, events, final report)."""
 
     name = "openai-evals"
+    detect_keys = frozenset({"run_id", "spec", "final_report", "ideal"})
 
     def detect(self, obj: Any) -> bool:
         return is_event(obj) or is_spec(obj) or is_final_report(obj) or is_sample(obj)

@@ -842,6 +842,7 @@ class OtlpTraces(LogFormat):
     are LLM records, the other spans (tools, agents, retrievers, HTTP handlers...) steps."""
 
     name = "otlp"
+    detect_keys = frozenset({"resourceSpans", "resource_spans"})
     empty_reason = (
         "no messages: the GenAI span carries no message content; turn on content capture in the "
         "instrumentation (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true)"
@@ -919,6 +920,7 @@ class OtlpLogs(LogFormat):
     event (it carries the same attributes as a GenAI span); other log records give nothing."""
 
     name = "otlp-logs"
+    detect_keys = frozenset({"resourceLogs", "resource_logs"})
     empty_reason = OtlpTraces.empty_reason
 
     def detect(self, obj: Any) -> bool:

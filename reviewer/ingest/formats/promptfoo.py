@@ -344,6 +344,7 @@ class PromptfooResults(LogFormat):
     """promptfoo eval output: one record per result row (a prompt × test case × provider)."""
 
     name = "promptfoo-results"
+    detect_keys = frozenset({"results", "prompt"})
 
     def detect(self, obj: Any) -> bool:
         return is_results_file(obj) or is_result_row(obj)

@@ -224,6 +224,7 @@ def read_span(obj: dict[str, Any]) -> PlainSpan:
 
 class _SpanDump(LogFormat):
     empty_reason = otlp.OtlpTraces.empty_reason
+    detect_keys = frozenset({"name", "next_cursor"})  # a span, or a page of them
 
     def wants(self, span: dict[str, Any]) -> bool:
         raise NotImplementedError
