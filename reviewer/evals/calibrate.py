@@ -134,11 +134,12 @@ def labelled_items(engine: Engine, queue: QueueDef) -> list[Labelled]:
 def split(
     items: list[Labelled], seed: int, held_out: float = 0.3
 ) -> tuple[list[Labelled], list[Labelled]]:
-    """(learn, held out): by a seeded hash of each item, so the split is stable."""
+    """(learn, held out): by a seeded hash of each item's record, so the split is stable (the
+    same whatever order the queues were filled in)."""
     learn: list[Labelled] = []
     hold: list[Labelled] = []
     for item in items:
-        digest = hashlib.blake2b(f"{seed}:{item.queue_item_id}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(f"{seed}:{item.record['id']}".encode(), digest_size=8).digest()
         (hold if int.from_bytes(digest, "big") / 2**64 < held_out else learn).append(item)
     return learn, hold
 

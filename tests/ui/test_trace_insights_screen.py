@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from textual.widgets import DataTable, Label
 
 from reviewer.store.db import open_engine, sqlite_url
@@ -69,7 +68,16 @@ async def test_the_trace_section_shows_the_figures_per_trace(
         engine.dispose()
 
 
-async def test_chat_calls_alone_show_no_trace_section(workspace: Path, ws_engine: Engine) -> None:
+async def test_chat_calls_alone_show_no_trace_section(tmp_path: Path) -> None:
+    """The two chat endpoints' logs alone (their sessions are traces of LLM calls only)."""
+    from reviewer.store.db import open_engine, sqlite_url
+    from tests.conftest import SAMPLE_LOGS, run_import
+
+    workspace = tmp_path / "chat"
+    (workspace / "queues").mkdir(parents=True)
+    ws_engine = open_engine(sqlite_url(workspace / ".reviewer" / "reviewer.db"))
+    chats = ("support-chat.openai.jsonl", "support-chat.anthropic.jsonl")
+    assert run_import(ws_engine, *(SAMPLE_LOGS / name for name in chats)).ok
     app = make_app(ws_engine, workspace)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
