@@ -21,8 +21,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def run_import(path: Path, db: Path) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one `reviewer import` in a child process."""
+def import_child(path: Path, db: Path) -> tuple[float, float, dict]:
+    """(seconds, peak RSS in MB, totals) of one `reviewer import` in a child process."""
+    import json
+
     cmd = [
         sys.executable,
         "-m",
@@ -40,11 +42,14 @@ def run_import(path: Path, db: Path) -> tuple[float, float]:
     out = proc.stdout.read().decode() if proc.stdout else ""
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         sys.exit(f"import failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    import json
+    return seconds, usage.ru_maxrss / 1024, json.loads(out)["totals"]
 
-    totals = json.loads(out)["totals"]
+
+def run_import(path: Path, db: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of one `reviewer import` in a child process."""
+    seconds, rss, totals = import_child(path, db)
     print(f"  totals: {totals}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, rss
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import orjson
+from bench_import import import_child as run_import  # bench/ is on the path when run
 
 HERE = Path(__file__).resolve().parent
 BIG_STEPS = 10_000
@@ -116,28 +117,6 @@ def write_agent_log(n: int, path: Path) -> int:
             steps += steps_of(rounds)
             fh.write(orjson.dumps(sample(i, rng, rounds)) + b"\n")
     return steps
-
-
-def run_import(path: Path, db: Path) -> tuple[float, float, dict]:
-    """(seconds, peak RSS in MB, totals) of one `reviewer import` in a child process."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "reviewer.cli",
-        "--db",
-        f"sqlite:///{db}",
-        "import",
-        str(path),
-        "--json",
-    ]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        sys.exit(f"import failed: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return seconds, usage.ru_maxrss / 1024, json.loads(out)["totals"]
 
 
 REBUILD = """
