@@ -14,14 +14,10 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import Engine, text
 
-from reviewer.store.traces import SESSION_PREFIX, end_time
+from reviewer.store.traces import SESSION_PREFIX, TRACE_COLUMNS, end_time
 
 #: how much of a step's error text the tree carries (the step's content has all of it)
 ERROR_CHARS = 200
-TRACE_COLUMNS = (
-    "key", "anchor_id", "steps", "llm_calls", "tool_calls", "errors", "tool_errors", "started",
-    "ended", "duration_ms", "input_tokens", "output_tokens", "cost_usd", "tools", "final_output",
-)  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ is upgraded.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,15 +87,14 @@ class Totals:
     final_output: str | None = None
 
     def row(self) -> dict[str, Any]:
-        return {
-            "key": self.key, "anchor_id": self.anchor_id, "steps": self.steps,
-            "llm_calls": self.llm_calls, "tool_calls": self.tool_calls, "errors": self.errors,
-            "tool_errors": self.tool_errors, "started": self.started, "ended": self.ended,
-            "duration_ms": self.duration_ms, "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens, "cost_usd": self.cost_usd,
-            "tools": orjson.dumps(self.tools).decode() if self.tools else None,
-            "final_output": self.final_output,
-        }  # fmt: skip
+        """The row as the table holds it (the tools as JSON text)."""
+        row = asdict(self)
+        row["tools"] = orjson.dumps(self.tools).decode() if self.tools else None
+        return row
+
+
+#: the `traces` table's columns, in `Totals`' order
+TRACE_COLUMNS = tuple(f.name for f in fields(Totals))
 
 
 def _add(total: int | float | None, value: int | float | None) -> Any:
@@ -233,10 +232,8 @@ def rebuild_traces(engine: Engine | Connection, import_id: int | None = None) ->
 
 
 _INSERT = (
-    "INSERT INTO traces (key, anchor_id, steps, llm_calls, tool_calls, errors, tool_errors, started,"
-    " ended, duration_ms, input_tokens, output_tokens, cost_usd, tools, final_output) VALUES"
-    " (:key, :anchor_id, :steps, :llm_calls, :tool_calls, :errors, :tool_errors, :started, :ended,"
-    " :duration_ms, :input_tokens, :output_tokens, :cost_usd, :tools, :final_output)"
+    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in TRACE_COLUMNS)})"
 )
 
 
