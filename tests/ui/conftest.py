@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,16 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             break
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], *, frames: int = 100) -> None:
+    """Wait, a frame at a time, until `condition` holds: for what happens on a later refresh
+    (a layout, the scroll that follows it), which waiting for workers does not cover."""
+    for _ in range(frames):
+        if condition():
+            return
+        await pilot.pause(1 / 60)
+    raise AssertionError(f"still not true after {frames} frames: {condition}")
 
 
 async def press(pilot: Pilot[Any], *keys: str) -> None:

@@ -18,8 +18,9 @@ from reviewer.review.queues import load_queues
 from reviewer.review.session import ReviewSession
 from reviewer.review.sync import sync_queues
 from reviewer.tui.screens.lab import PromptLabScreen
+from reviewer.tui.widgets.conversation import Conversation
 from tests.conftest import REPO
-from tests.ui.conftest import make_app, settle
+from tests.ui.conftest import make_app, settle, until
 
 SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((160, 48), id="160x48")]
 
@@ -125,6 +126,8 @@ def test_review_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, si
         await settle(pilot)
         await pilot.press("4")
         await settle(pilot)
+        # the conversation opens at the last user turn once its text is laid out
+        await until(pilot, lambda: app.screen.query_one(Conversation).scroll_y > 0)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 

@@ -183,6 +183,7 @@ class Conversation(VerticalScroll):
             None,
         )
         self._output_label: str | None = None
+        self._to_last_turn = False
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("", id="conversation-body")  # the conversation before the last user turn
@@ -205,13 +206,21 @@ class Conversation(VerticalScroll):
         self._output_label = output_label
         self._update()
         self.scroll_home(animate=False)
-        last = self.query_one("#conversation-last", Static)
+        # The new text is laid out on a later refresh; until its size is known, the pane cannot
+        # tell where the last turn is. So the move is tried after the next refresh and again when
+        # the text's size is known.
+        self._to_last_turn = True
+        self.call_after_refresh(self._scroll_to_last_turn)
 
-        def to_last_turn() -> None:
-            if self.max_scroll_y > 0:
-                self.scroll_to_widget(last, animate=False, top=True)
+    def _scroll_to_last_turn(self) -> None:
+        if self._to_last_turn and self.max_scroll_y > 0:
+            last = self.query_one("#conversation-last", Static)
+            self.scroll_to_widget(last, animate=False, top=True, immediate=True)
 
-        self.call_after_refresh(to_last_turn)
+    def watch_virtual_size(self) -> None:
+        # called when a layout gives the text its size (a Resize is sent only when the pane's
+        # own region changes, not its content's)
+        self.call_after_refresh(self._scroll_to_last_turn)
 
     def _update(self) -> None:
         messages, output, error = self._last
@@ -228,5 +237,6 @@ class Conversation(VerticalScroll):
         )
 
     def toggle_fold(self) -> None:
+        self._to_last_turn = False  # the reader unfolds to read what is above: stay there
         self.unfolded = not self.unfolded
         self._update()
