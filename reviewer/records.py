@@ -17,7 +17,9 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 #: reviewed like any record but are not production calls: no insight counts them.
 EVAL_FORMAT = "eval"
 GENERATED_FORMAT = "generated"
-MADE_HERE_FORMATS = (EVAL_FORMAT, GENERATED_FORMAT)
+#: a pairwise queue's record: one case's two answers, from two eval runs (kind `pair` too)
+PAIR_FORMAT = "pair"
+MADE_HERE_FORMATS = (EVAL_FORMAT, GENERATED_FORMAT, PAIR_FORMAT)
 
 
 @dataclass(slots=True)

@@ -53,6 +53,49 @@ def judges_send(
     raise typer.Exit(EXIT_OK if result.all_in_queue else EXIT_REJECTED)
 
 
+@judges_app.command("pairwise")
+def judges_pairwise(
+    run_a: Annotated[int, typer.Argument(help="Run A (the win rate is A's over B).")],
+    run_b: Annotated[int, typer.Argument(help="Run B, the baseline.")],
+    queue: Annotated[
+        str, typer.Option("--queue", "-q", help="The pairwise queue (made when missing).")
+    ],
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the left/right order of each case.")
+    ] = 0,
+    reviews_per_item: Annotated[
+        int, typer.Option("--reviews-per-item", help="Reviewers per pair (a new queue).")
+    ] = 1,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the result as one JSON object.")
+    ] = False,
+) -> None:
+    """Humans judge two eval runs side by side: each case both runs answered becomes a pair whose two answers are shown as left and right in a seeded random order (queues/QUEUE.yaml, unit: pair, is written unless it exists). Running it again adds nothing. Exit 2 for an unknown run or a queue in the way."""
+    from reviewer.evals.pairwise import PairwiseError, make_pairwise_queue
+
+    current = settings()
+    with database(current) as opened:
+        try:
+            result = make_pairwise_queue(
+                opened, current.workspace, run_a, run_b, queue, seed=seed,
+                reviews_per_item=reviews_per_item,
+            )  # fmt: skip
+        except PairwiseError as exc:
+            fail(str(exc))
+    made = "written" if result.queue_created else "kept as it is"
+    emit(
+        result,
+        json=json_out,
+        text=[
+            f"runs {run_a} (A) and {run_b} (B): {result.pairs} cases answered by both "
+            f"({result.new_pairs} new pairs"
+            + (f", {result.only_one} answered by one run only, left out" if result.only_one else "")
+            + f") · {result.queue_path} {made} · {result.in_queue} in queue {result.queue}",
+            f"judge them: reviewer review {result.queue} · then: reviewer queues stats {result.queue}",
+        ],
+    )
+
+
 @judges_app.command("disagreements")
 def judges_disagreements(
     run_id: Annotated[int, typer.Argument(help="The eval run.")],
@@ -78,16 +121,37 @@ def judges_agreement(
         str | None,
         typer.Option("--judge", "-j", help="The judge (default: the queue's assist: judge)."),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="A pairwise queue: the pairwise grader's model (default as graders)."
+        ),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="A pairwise queue: the grader's provider.")
+    ] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the agreement as one JSON object.")
     ] = False,
 ) -> None:
-    """How often the judge's suggestions agree with the queue's reviewers: per field (verdict, each score) accuracy, Cohen's kappa (weighted for scales), n and a confusion matrix, split into blind and shown items; the accept rate and the anchoring gap."""
+    """How often the judge's suggestions agree with the queue's reviewers: per field (verdict, each score) accuracy, Cohen's kappa (weighted for scales), n and a confusion matrix, split into blind and shown items; the accept rate and the anchoring gap. For a pairwise queue (unit: pair): the LLM pairwise grader is asked about every judged pair (cached) and its agreement with the reviewers' choices is given (% and kappa)."""
     from reviewer.cli.common import find_queue
     from reviewer.evals.judge_agreement import format_agreement, judge_agreement
 
     current = settings()
     found = find_queue(current, queue)
+    if found.unit == "pair":
+        from reviewer.evals import pairwise
+
+        with database(current) as opened:
+            try:
+                pair_result = pairwise.judge_pairs(
+                    opened, current.workspace, found, model=model, provider=provider
+                )
+            except pairwise.PairwiseError as exc:
+                fail(str(exc))
+        emit(pair_result, json=json_out, text=lambda: pairwise.format_agreement(pair_result))
+        return
     with database(current) as opened:
         try:
             result = judge_agreement(opened, found, judge)

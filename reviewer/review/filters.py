@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, true
 
 from reviewer.records import MADE_HERE_FORMATS, NO_MESSAGES
-from reviewer.review.queues import QueueFilter
+from reviewer.review.queues import QueueDef, QueueFilter
 from reviewer.review.where import (
     contains_text,
     json_text,
@@ -61,6 +61,25 @@ def filter_clause(
             or_(contains_text(c.messages, f.contains), contains_text(c.output, f.contains))
         )
     return and_(*conds) if conds else true()
+
+
+def queue_clause(queue: QueueDef, now: datetime | None = None) -> ColumnElement[bool]:
+    """The condition a record meets to be in the queue: its filter's, or for a `unit: pair`
+    queue, being one of the pair records of its two runs (the `pairs` table)."""
+    if queue.unit == "pair":
+        from sqlalchemy import select
+
+        from reviewer.store.schema import PairRow
+
+        assert queue.runs is not None
+        p = PairRow.__table__.c  # type: ignore[attr-defined]
+        run_a, run_b = queue.runs
+        rt = records_table()
+        return and_(
+            rt.c.id.in_(select(p.record_id).where(p.run_a == run_a, p.run_b == run_b)),
+            rt.c.kind == "pair",
+        )
+    return filter_clause(queue.filter, now, queue.unit)
 
 
 def _bounds(bounds: list[tuple[Any, Any, Any]]) -> list[ColumnElement[bool]]:

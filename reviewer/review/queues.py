@@ -4,6 +4,7 @@
 name: thumbs-down
 description: Calls a user gave a thumbs down
 unit: call                   # call (each LLM call) | trace (each agent trace or chat session)
+                             # | pair (two eval runs' outputs side by side, see below)
 filter:                      # all conditions combined with AND
   feedback: negative         # negative | positive | none | any
   provider: openai           # a value or a list
@@ -37,7 +38,20 @@ assignees: [ana, ben]
 dataset: support-regressions
 ```
 
-Every queue has a verdict (pass or fail) besides its rubric. Loading reports mistakes with the
+A pairwise queue (`unit: pair`, written by `reviewer judges pairwise RUN_A RUN_B --queue NAME`)
+holds the pair records of two eval runs: each case of the dataset both runs answered, its two
+outputs shown as "left" and "right" in a seeded random order (the truth is in the `pairs`
+table, never on screen). It has no filter; its verdict is left, right, tie or both-bad:
+
+```yaml
+name: tone-vs-baseline
+unit: pair
+runs: [12, 9]                # run A, run B: the win rate is A's over B
+order: oldest
+reviews_per_item: 2
+```
+
+Every other queue has a verdict (pass or fail) besides its rubric. Loading reports mistakes with the
 file, the key and what is wrong (`QueueFileError`).
 """
 
@@ -54,6 +68,8 @@ ORDERS = ("newest", "oldest", "random", "slowest")
 TRACE_FILTERS = ("min_steps", "max_steps", "tool", "has_tool_error", "min_cost_usd", "max_cost_usd")
 FEEDBACK = ("negative", "positive", "none", "any")
 CONTENT = ("with", "without", "any")
+#: the verdicts of a `unit: pair` queue (the choice between its left and right outputs)
+PAIR_VERDICTS = ("left", "right", "tie", "both-bad")
 
 
 class QueueFileError(Exception):
@@ -266,7 +282,8 @@ class QueueDef(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
-    unit: Literal["call", "trace"] = "call"
+    unit: Literal["call", "trace", "pair"] = "call"
+    runs: list[SqlInt] | None = None  # unit: pair only: run A and run B
     filter: QueueFilter = Field(default_factory=QueueFilter)
     sample: Sample | None = None
     order: Literal["newest", "oldest", "random", "slowest"] = "newest"
@@ -287,6 +304,23 @@ class QueueDef(_Strict):
                     f"filter {', '.join(given)} applies to a whole trace: add `unit: trace`"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _pair_runs(self) -> QueueDef:
+        if self.unit != "pair":
+            if self.runs is not None:
+                raise ValueError("runs: belongs to a `unit: pair` queue")
+            return self
+        if self.runs is None or len(self.runs) != 2 or self.runs[0] == self.runs[1]:
+            raise ValueError("a `unit: pair` queue needs runs: [RUN_A, RUN_B], two different runs")
+        if self.filter != QueueFilter():
+            raise ValueError("a `unit: pair` queue has no filter: its runs say what it holds")
+        return self
+
+    @property
+    def verdicts(self) -> tuple[str, ...]:
+        """The verdicts a review of this queue may give."""
+        return PAIR_VERDICTS if self.unit == "pair" else ("pass", "fail")
 
     @model_validator(mode="after")
     def _unique_scores(self) -> QueueDef:

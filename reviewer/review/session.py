@@ -292,9 +292,10 @@ class ReviewSession:
     # -- actions --------------------------------------------------------------------------------
 
     def set_verdict(self, item: ItemView | int, verdict: str) -> ItemView:
-        """Pass or fail: completes the review when every required score is given."""
-        if verdict not in VERDICTS:
-            raise ReviewError(f"the verdict is pass or fail, not {verdict!r}")
+        """Pass or fail (in a `unit: pair` queue: left, right, tie or both-bad): completes the
+        review when every required score is given."""
+        if verdict not in self.queue.verdicts:
+            raise ReviewError(f"the verdict is {' or '.join(self.queue.verdicts)}, not {verdict!r}")
 
         def change(state: ReviewState) -> ReviewState:
             missing = self.queue.missing_required(state.scores)

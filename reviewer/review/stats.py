@@ -4,6 +4,12 @@ Agreement is computed over complete reviews (the latest event of each item and r
 the queue's active items, for the verdict and every non-text rubric score: Cohen's kappa when
 exactly two reviewers gave that score, and Krippendorff's alpha in every case (ordinal for
 scales, nominal for categories, pass/fail and the verdict).
+
+A pairwise queue (`unit: pair`) adds `pair`: each complete review's choice mapped back from
+left/right to the runs (A better, B better, tie, both bad) through the `pairs` table, the win
+rate of A over B with its 95 % Wilson interval, and the reviewers' agreement on those choices.
+The rate counts reviews (an item judged by two reviewers counts twice), a tie as half a win,
+and leaves out the reviews saying both answers are bad (they are counted on their own).
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ from collections import defaultdict
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
+from reviewer.measures import wilson_interval
 from reviewer.review.agreement import Level, cohens_kappa, krippendorff_alpha
 from reviewer.review.queues import QueueDef
 from reviewer.store.events import (
@@ -82,6 +89,10 @@ def queue_stats(engine: Engine, queue: QueueDef) -> dict[str, Any]:
 
     done, skipped = int(counts.get("done", 0)), int(counts.get("skipped", 0))
     total = sum(int(n) for n in counts.values())
+    extra: dict[str, Any] = {}
+    if queue.unit == "pair":
+        with engine.connect() as conn:
+            extra["pair"] = pair_summary(pair_choices(conn, queue))
     return {
         "assistance": _assistance(states),
         "queue": queue.name,
@@ -92,7 +103,88 @@ def queue_stats(engine: Engine, queue: QueueDef) -> dict[str, Any]:
         "pending": total - done - skipped,
         "reviewers": reviewers,
         "agreement": agreement,
+        **extra,
     }
+
+
+def pair_choices(conn: Connection, queue: QueueDef) -> list[dict[str, Any]]:
+    """The complete reviews of a pairwise queue's active items, each with its choice mapped to
+    the runs: `A`, `B`, `tie` or `both-bad` (and the record, the reviewer, which run was on the
+    left)."""
+    from reviewer.store.schema import PairRow
+
+    pairs = PairRow.__table__  # type: ignore[attr-defined]
+    e = EVENTS.alias("e")
+    rows = conn.execute(
+        select(e.c.queue_item_id, e.c.record_id, e.c.reviewer, e.c.verdict, pairs.c.left)
+        .join(QUEUE_ITEMS, QUEUE_ITEMS.c.id == e.c.queue_item_id)
+        .join(pairs, pairs.c.record_id == e.c.record_id)
+        .where(
+            QUEUE_ITEMS.c.queue == queue.name,
+            QUEUE_ITEMS.c.active.is_(True),
+            is_latest(e),
+            e.c.complete.is_(True),
+        )
+        .order_by(e.c.queue_item_id, e.c.reviewer)
+    ).all()
+    out = []
+    for item, record_id, reviewer, verdict, left in rows:
+        on_left, on_right = ("A", "B") if left == "a" else ("B", "A")
+        choice = {"left": on_left, "right": on_right}.get(verdict, verdict)
+        if choice not in ("A", "B", "tie", "both-bad"):
+            continue
+        out.append(
+            {"queue_item_id": item, "record_id": record_id, "reviewer": reviewer,
+             "verdict": verdict, "left": left, "choice": choice}
+        )  # fmt: skip
+    return out
+
+
+def pair_summary(choices: list[dict[str, Any]]) -> dict[str, Any]:
+    """The win rate of A over B (ties half, both-bad left out) with its 95 % Wilson interval,
+    the counts, and the reviewers' agreement on the choices."""
+    counts = {k: sum(1 for c in choices if c["choice"] == k) for k in ("A", "B", "tie", "both-bad")}
+    judged = counts["A"] + counts["B"] + counts["tie"]
+    wins = counts["A"] + counts["tie"] / 2
+    interval = wilson_interval(wins, judged)
+    by_item: dict[int, dict[str, Any]] = defaultdict(dict)
+    for c in choices:
+        by_item[c["queue_item_id"]][c["reviewer"]] = c["choice"]
+    return {
+        "reviews": len(choices),
+        "items": len(by_item),
+        "a_wins": counts["A"],
+        "b_wins": counts["B"],
+        "ties": counts["tie"],
+        "both_bad": counts["both-bad"],
+        "win_rate_a": _round(wins / judged) if judged else None,
+        "interval_95": [_round(interval[0]), _round(interval[1])] if interval else None,
+        "agreement": _agreement("choice", "pair", "nominal", by_item),
+    }
+
+
+def pair_lines(pair: dict[str, Any]) -> list[str]:
+    """The pairwise part of `stats_lines`."""
+    if pair["win_rate_a"] is None:
+        rate = "no judged pair yet"
+    else:
+        low, high = pair["interval_95"]
+        rate = (
+            f"win rate of A over B {pair['win_rate_a'] * 100:.1f}%"
+            f" (95% interval {low * 100:.1f}-{high * 100:.1f}%)"
+        )
+    a = pair["agreement"]
+    kappa = "-" if a["kappa"] is None else f"{a['kappa']:.3f}"
+    alpha = "-" if a["alpha"] is None else f"{a['alpha']:.3f}"
+    return [
+        "",
+        rate,
+        f"{pair['reviews']} reviews of {pair['items']} pairs: A better {pair['a_wins']}, "
+        f"B better {pair['b_wins']}, tie {pair['ties']}, both bad {pair['both_bad']}",
+        f"agreement on the choice: {a['items']} pairs judged by two or more reviewers, "
+        f"kappa {kappa}, alpha {alpha}",
+        "a tie counts half a win; 'both bad' reviews are left out of the rate (Wilson interval)",
+    ]
 
 
 #: how a review met the assistant's suggestion, as the statistics group it
@@ -163,6 +255,8 @@ def stats_lines(stats: dict[str, Any]) -> list[str]:
     ]
     if not stats["reviewers"]:
         return [*lines, "no reviews yet"]
+    if "pair" in stats:
+        lines += pair_lines(stats["pair"])
     width = max([len(r["reviewer"]) for r in stats["reviewers"]] + [8])
     lines += [
         "",

@@ -51,7 +51,7 @@ from sqlalchemy import (
 
 from reviewer.records import TIMESTAMP_FORMAT
 from reviewer.review.counts import add_count, has_counts, read_counts, recount
-from reviewer.review.filters import field_expression, filter_clause
+from reviewer.review.filters import field_expression, filter_clause, queue_clause
 from reviewer.review.queues import QueueDef
 from reviewer.review.where import epoch_seconds, records_table
 from reviewer.store.schema import Claim, ImportRun, Meta, QueueItem, ReviewEvent
@@ -230,6 +230,7 @@ def _fingerprint(queue: QueueDef) -> str:
         "sample": queue.sample.model_dump(mode="json") if queue.sample else None,
         "order": queue.order,
         "unit": queue.unit,
+        **({"runs": queue.runs} if queue.runs is not None else {}),
     }
     return hashlib.blake2b(
         orjson.dumps(spec, option=orjson.OPT_SORT_KEYS), digest_size=12
@@ -248,7 +249,7 @@ def _sync_one(
 ) -> SyncResult:
     qi = QueueItem.__table__  # type: ignore[attr-defined]
     rt = records_table()
-    clause = filter_clause(queue.filter, now, queue.unit)
+    clause = queue_clause(queue, now)
     before = _read_state(conn, queue.name)
     state = _state(queue)
     fingerprint = _fingerprint(queue)

@@ -19,7 +19,7 @@ from sqlmodel import SQLModel
 from reviewer.store import schema  # noqa: F401  (registers the tables)
 
 #: The schema this release writes. Raise it together with a new entry in UPGRADES.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 #: UPGRADES[n] brings a database from version n-1 to n. Tables that are new in version n are
@@ -82,6 +82,11 @@ def _upgrade_5(conn: Connection) -> None:
     rebuild_traces(conn)
 
 
+def _upgrade_6(conn: Connection) -> None:
+    """Schema 6, pairwise queues: the `pairs` table (new, made by `create_all`) says which run's
+    output a pair record shows on the left; nothing to move."""
+
+
 UPGRADES: dict[int, Callable[[Connection], None]] = {
     2: lambda conn: (
         None
@@ -89,6 +94,7 @@ UPGRADES: dict[int, Callable[[Connection], None]] = {
     3: _upgrade_3,
     4: _upgrade_4,
     5: _upgrade_5,
+    6: _upgrade_6,
 }
 
 

@@ -377,6 +377,25 @@ class ThemeSuggestion(SQLModel, table=True):
     decided_by: str | None = None
 
 
+class PairRow(SQLModel, table=True):
+    """A pair record of a pairwise queue (schema 6): which of its two runs is shown on the left.
+
+    The truth of a blinded comparison, kept apart from the record the reviewer sees (whose
+    outputs are only "left" and "right"). Written before the record (so no foreign key): a
+    second `judges pairwise` finds it and writes the same record again, the same way round."""
+
+    __tablename__ = "pairs"
+    __table_args__ = (Index("ix_pairs_runs", "run_a", "run_b"),)
+
+    record_id: str = Field(primary_key=True)  # pair:<run a>:<run b>:<item id>
+    run_a: int
+    run_b: int
+    item_id: str
+    left: str  # a | b: the run whose output is on the left
+    seed: int = 0
+    created_at: str = ""
+
+
 # -- evals ----------------------------------------------------------------------------------------
 
 
