@@ -35,9 +35,15 @@ def make_runs(
         for label, model, prompt in (("A", MODEL_A, PROMPT_A), ("B", MODEL_B, PROMPT_B)):
             run_id = conn.execute(
                 insert(RUNS).values(
-                    key=f"k{label}", prompt_name=prompt, prompt_hash=f"h{label}" * 8,
-                    dataset_name="returns", dataset_version=version, dataset_hash="dh",
-                    provider="openai", model=model, status="done",
+                    key=f"k{label}",
+                    prompt_name=prompt,
+                    prompt_hash=f"h{label}" * 8,
+                    dataset_name="returns",
+                    dataset_version=version,
+                    dataset_hash="dh",
+                    provider="openai",
+                    model=model,
+                    status="done",
                     started_at="2026-11-20T10:00:00.000000Z",
                 )  # fmt: skip
             ).inserted_primary_key[0]
@@ -48,8 +54,12 @@ def make_runs(
                 message = {"role": "assistant", "content": f"{label}-answer {i}"}
                 conn.execute(
                     insert(RESULTS).values(
-                        run_id=run_id, item_id=f"c{i:02d}", output=orjson.dumps(message).decode(),
-                        passed=True, score=1.0, created_at="2026-11-20T10:00:01.000000Z",
+                        run_id=run_id,
+                        item_id=f"c{i:02d}",
+                        output=orjson.dumps(message).decode(),
+                        passed=True,
+                        score=1.0,
+                        created_at="2026-11-20T10:00:01.000000Z",
                     )  # fmt: skip
                 )
     return ids[0], ids[1]

@@ -174,10 +174,11 @@ class ReviewerApp(App[None]):
         if queue is None:
             self.notify(f"no queue named {queue_name!r}", severity="error", markup=False)
             return
+        from reviewer.tui.screens.pair import PairScreen
         from reviewer.tui.screens.review import ReviewScreen
         from reviewer.tui.screens.trace import TraceScreen
 
-        screen = TraceScreen if queue.unit == "trace" else ReviewScreen
+        screen = {"trace": TraceScreen, "pair": PairScreen}.get(queue.unit, ReviewScreen)
         self.push_screen(screen(queue, queue_item_id=queue_item_id))
 
     def open_datasets(self) -> None:

@@ -166,7 +166,9 @@ def test_a_schema_5_database_gets_the_pairs_table(tmp_path: Path) -> None:
     engine = open_engine(url)
     with engine.connect() as conn:
         assert inspect(conn).has_table("pairs")
-        assert conn.execute(
-            text("SELECT value FROM meta WHERE key = 'schema_version'")
-        ).scalar_one() == str(SCHEMA_VERSION) == "6"
+        assert (
+            conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar_one()
+            == str(SCHEMA_VERSION)
+            == "6"
+        )
     engine.dispose()
