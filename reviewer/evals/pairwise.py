@@ -383,7 +383,9 @@ async def _judge_pairs(
     result = PairAgreement(queue=queue.name, model=chosen_model, provider=name)
     with engine.connect() as conn:
         reviews = pair_choices(conn, queue)
-        records = {rid: load_record(conn, rid) for rid in {r["record_id"] for r in reviews}}
+        # a pair only reviews saying "both bad" judged has nothing to compare: not asked about
+        asked = {r["record_id"] for r in reviews if r["choice"] != "both-bad"}
+        records = {rid: load_record(conn, rid) for rid in asked}
         truth = dict(
             conn.execute(
                 select(PAIRS.c.record_id, PAIRS.c.item_id).where(

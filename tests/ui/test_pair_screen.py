@@ -177,3 +177,19 @@ async def test_two_reviews_per_pair_with_two_reviewers(tmp_path):
     stats = queue_stats(engine, queue)
     assert stats["done"] == 3 and stats["pair"]["both_bad"] == 3 and stats["pair"]["ties"] == 3
     engine.dispose()
+
+
+async def test_the_pair_keys_are_remappable_by_id(tmp_path):
+    from reviewer.config import load_keymap
+
+    ws, engine = pair_workspace(tmp_path, 2)
+    (ws / ".reviewer" / "config.yaml").write_text("keymap:\n  pair.left: 1\n  pair.tie: t\n")
+    app = make_app(engine, ws, keymap=load_keymap(ws))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_pairs(pilot)
+        first = screen.item.queue_item_id
+        await press(pilot, "left_square_bracket")  # no longer left better
+        assert events(engine, queue_item_id=first) == []
+        await press(pilot, "1")
+        assert events(engine, queue_item_id=first)[-1]["verdict"] == "left"
+    engine.dispose()

@@ -172,3 +172,118 @@ def test_a_schema_5_database_gets_the_pairs_table(tmp_path: Path) -> None:
             == "6"
         )
     engine.dispose()
+
+
+def cli(ws: Path, *args: str):
+    from typer.testing import CliRunner
+
+    from reviewer.cli import app
+
+    return CliRunner().invoke(app, ["--workspace", str(ws), *args])
+
+
+def test_cli_pairwise_and_queue_stats(engine, ws, tmp_path):
+    import orjson
+
+    run_a, run_b = make_runs(engine, tmp_path, 6, missing_in_b=(5,))
+    made = cli(ws, "judges", "pairwise", str(run_a), str(run_b), "--queue", "ab", "--seed", "3")
+    assert made.exit_code == 0, made.output
+    assert made.output.splitlines() == [
+        f"runs {run_a} (A) and {run_b} (B): 5 cases answered by both (5 new pairs, 1 answered"
+        " by one run only, left out) · queues/ab.yaml written · 5 in queue ab",
+        "judge them: reviewer review ab · then: reviewer queues stats ab",
+    ]
+    again = cli(ws, "judges", "pairwise", str(run_a), str(run_b), "-q", "ab", "--json")
+    assert again.exit_code == 0
+    doc = orjson.loads(again.output)
+    assert (doc["pairs"], doc["new_pairs"], doc["in_queue"], doc["queue_created"]) == (
+        5, 0, 5, False,
+    )  # fmt: skip
+    bad = cli(ws, "judges", "pairwise", str(run_a), "99", "--queue", "other")
+    assert bad.exit_code == 2 and "no eval run 99" in bad.output
+    assert not (ws / "queues" / "other.yaml").exists()
+
+    queue = load_queue_file(ws / "queues" / "ab.yaml")
+    order = truth(engine)
+    ana = ReviewSession(engine, queue, "ana")
+    for n, (item_id, record_id) in enumerate(members(engine, "ab")):
+        a_side = "left" if order[record_id.rsplit(":", 1)[1]] == "a" else "right"
+        choice = [a_side, a_side, a_side, "tie", "both-bad"][n]
+        ana.set_verdict(item_id, choice)
+    ana.close()
+    shown = cli(ws, "queues", "stats", "ab")
+    assert shown.exit_code == 0, shown.output
+    assert "win rate of A over B 87.5% (95% interval 39.6-98.7%)" in shown.output
+    assert "5 reviews of 5 pairs: A better 3, B better 0, tie 1, both bad 1" in shown.output
+    assert "'both bad' reviews are left out of the rate" in shown.output
+    stats = orjson.loads(cli(ws, "queues", "stats", "ab", "--json").output)
+    assert stats["pair"]["win_rate_a"] == 0.875 and stats["pair"]["interval_95"] == [0.396, 0.987]
+    assert stats["pair"]["agreement"]["items"] == 0
+
+
+def judge_responder(body: dict) -> str:
+    """The fake pairwise judge: the answer from run A is better, except on questions 0 and 5
+    (a tie); it reads the answers, so it is right whichever order they come in."""
+    import json
+    import re
+
+    user = body["messages"][-1]["content"]
+    first = user.split("<answer_a>")[1].split("</answer_a>")[0]
+    question = int(re.search(r"Question (\d+)", user).group(1))  # type: ignore[union-attr]
+    if question in (0, 5):
+        return json.dumps({"winner": "tie", "reason": "as good as each other"})
+    return json.dumps({"winner": "A" if "A-answer" in first else "B", "reason": "run A's"})
+
+
+def test_the_pairwise_grader_against_the_reviewers(engine, ws, tmp_path, monkeypatch):
+    import orjson
+
+    from tests.fake_llm import FakeLLM
+
+    run_a, run_b = make_runs(engine, tmp_path, 10)
+    make_pairwise_queue(engine, ws, run_a, run_b, "ab", seed=5)
+    queue = load_queue_file(ws / "queues" / "ab.yaml")
+    order = truth(engine)
+    ana = ReviewSession(engine, queue, "ana")
+    # ana: A better everywhere but question 3 (B) and question 8 (both bad)
+    for item_id, record_id in members(engine, "ab"):
+        item = record_id.rsplit(":", 1)[1]
+        a_side = "left" if order[item] == "a" else "right"
+        b_side = "right" if a_side == "left" else "left"
+        ana.set_verdict(item_id, {"c03": b_side, "c08": "both-bad"}.get(item, a_side))
+    ana.close()
+    with FakeLLM(responder=judge_responder) as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+        shown = cli(ws, "judges", "agreement", "ab", "--model", "gpt-4o-mini")
+        assert shown.exit_code == 0, shown.output
+        asked = len(fake.requests)
+        again = orjson.loads(cli(ws, "judges", "agreement", "ab", "--json").output)
+        assert len(fake.requests) == asked  # every answer from the cache
+    assert asked == 18  # 9 pairs with a choice (both bad asks nothing), both orders each
+    # the grader: A on 7, tie on 0 and 5; ana: A on 8, B on 1 -> 6 of 9 agree
+    lines = shown.output.splitlines()
+    assert lines[0] == (
+        "ab: pairwise grader openai/gpt-4o-mini against 9 human review(s): "
+        "agreement 67% · kappa -0.080"
+    )
+    assert lines[1].startswith("  1 'both bad' review(s) left out · 0 unreadable answer(s) · 18")
+    assert sorted(lines[2:]) == [
+        "  c00: ana says A, the grader tie",
+        "  c03: ana says B, the grader A",
+        "  c05: ana says A, the grader tie",
+    ]
+    assert (again["compared"], again["agreed"], again["kappa"], again["called"]) == (9, 6, -0.08, 0)
+
+
+def test_the_pairwise_grader_without_a_model_says_so(engine, ws, tmp_path, monkeypatch):
+    run_a, run_b = make_runs(engine, tmp_path, 2)
+    make_pairwise_queue(engine, ws, run_a, run_b, "ab")
+    queue = load_queue_file(ws / "queues" / "ab.yaml")
+    ana = ReviewSession(engine, queue, "ana")
+    ana.set_verdict(members(engine, "ab")[0][0], "tie")
+    ana.close()
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    shown = cli(ws, "judges", "agreement", "ab")
+    assert shown.exit_code == 2
+    assert "the pairwise grader cannot run" in shown.output and "Traceback" not in shown.output
