@@ -18,7 +18,12 @@ PROMPT_A, PROMPT_B = "support-terse", "support-warm"
 
 
 def make_runs(
-    engine: Engine, tmp_path: Path, cases: int = 20, *, missing_in_b: tuple[int, ...] = ()
+    engine: Engine,
+    tmp_path: Path,
+    cases: int = 20,
+    *,
+    missing_in_b: tuple[int, ...] = (),
+    prompts: tuple[str, str] = (PROMPT_A, PROMPT_B),
 ) -> tuple[int, int]:
     """A dataset `returns` of `cases` questions and the two runs on it (B has no answer to the
     cases in `missing_in_b`). Returns (run A, run B)."""
@@ -32,7 +37,7 @@ def make_runs(
     version = version_info(engine, "returns").number
     ids = []
     with engine.begin() as conn:
-        for label, model, prompt in (("A", MODEL_A, PROMPT_A), ("B", MODEL_B, PROMPT_B)):
+        for label, model, prompt in (("A", MODEL_A, prompts[0]), ("B", MODEL_B, prompts[1])):
             run_id = conn.execute(
                 insert(RUNS).values(
                     key=f"k{label}",

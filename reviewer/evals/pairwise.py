@@ -48,6 +48,17 @@ def pair_record_id(run_a: int, run_b: int, item_id: str) -> str:
     return f"pair:{run_a}:{run_b}:{item_id}"
 
 
+def pairwise_queue_name(prompt: str, run_a: int, run_b: int) -> str:
+    """The queue the Prompt Lab writes for a run and its baseline: named after the prompt and a
+    short hash of the two runs (a queue name shows on the review screen: no run id in it)."""
+    import hashlib
+    import re
+
+    digest = hashlib.blake2b(f"{run_a}:{run_b}".encode(), digest_size=3).hexdigest()
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", prompt).strip("-._") or "prompt"
+    return f"{stem}-pairwise-{digest}"
+
+
 def left_of(seed: int, item_id: str) -> str:
     """Which run ("a" or "b") a case shows on the left: from a hash of the seed and the item,
     so the same seed always gives the same order, and different items mix."""

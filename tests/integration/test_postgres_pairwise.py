@@ -26,6 +26,4 @@ def test_call_and_trace_queues_without_pairs_on_postgres(pg_engine, tmp_path):
 
 
 def test_win_rate_on_postgres(pg_engine, tmp_path):
-    unit.test_the_win_rate_maps_left_and_right_back_to_the_runs(
-        pg_engine, _ws(tmp_path), tmp_path
-    )
+    unit.test_the_win_rate_maps_left_and_right_back_to_the_runs(pg_engine, _ws(tmp_path), tmp_path)

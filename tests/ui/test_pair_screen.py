@@ -3,6 +3,7 @@ tells which run is which, and the win rate maps the keys back to the runs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -192,4 +193,33 @@ async def test_the_pair_keys_are_remappable_by_id(tmp_path):
         assert events(engine, queue_item_id=first) == []
         await press(pilot, "1")
         assert events(engine, queue_item_id=first)[-1]["verdict"] == "left"
+    engine.dispose()
+
+
+async def test_the_lab_writes_the_pairwise_queue_of_its_run_and_the_baseline(tmp_path):
+    from reviewer.evals.pairwise import pairwise_queue_name
+    from reviewer.tui.screens.lab import PromptLabScreen
+
+    ws = tmp_path / "ws"
+    (ws / "queues").mkdir(parents=True)
+    (ws / "prompts").mkdir()
+    (ws / "prompts" / "support.yaml").write_text("name: support\nprovider: echo\nsystem: Hi.\n")
+    engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
+    baseline, run = make_runs(engine, tmp_path, 4, prompts=("support", "support"))
+    app = make_app(engine, ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_lab(ws / "prompts" / "support.yaml", "returns")
+        await settle(pilot)
+        lab = app.screen
+        assert isinstance(lab, PromptLabScreen) and lab.comparison.run_id == run
+        await press(pilot, "ctrl+b")
+        name = pairwise_queue_name("support", run, baseline)
+        queue = load_queue_file(ws / "queues" / f"{name}.yaml")
+        assert (queue.unit, queue.runs) == ("pair", [run, baseline])
+        assert app.ctx.queue(name) is not None
+        assert re.fullmatch(r"support-pairwise-[0-9a-f]{6}", name)  # no run id in the name
+        app.open_review(name)
+        await settle(pilot)
+        assert isinstance(app.screen, PairScreen) and app.screen.progress.total == 4
     engine.dispose()

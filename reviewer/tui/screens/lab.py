@@ -144,6 +144,8 @@ class PromptLabScreen(Screen[None]):
                 id="lab.case", show=False),
         Binding("ctrl+t", "compare", "compare models × strategies (one table, the Pareto front)",
                 id="lab.compare", show=False, priority=True),
+        Binding("ctrl+b", "pairwise", "humans judge the run shown against its baseline run, "
+                "blinded (a pairwise queue)", id="lab.pairwise", show=False, priority=True),
     ]  # fmt: skip
 
     app: ReviewerApp
@@ -505,6 +507,11 @@ class PromptLabScreen(Screen[None]):
         self._fill_results()
 
     # -- models × strategies ------------------------------------------------------------------------
+
+    def action_pairwise(self) -> None:
+        from reviewer.tui.screens.pair import pairwise_from_lab
+
+        pairwise_from_lab(self, self.comparison)
 
     def action_compare(self) -> None:
         prompt = self._validate()

@@ -10,6 +10,7 @@ safe rendering as the conversation pane.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
@@ -19,6 +20,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -28,6 +30,7 @@ from reviewer.tui.widgets.conversation import render_input, render_message
 
 if TYPE_CHECKING:
     from reviewer.review.session import ItemView
+    from reviewer.tui.app import ReviewerApp
 
 #: the choices as the side panel shows them: (label, verdict, style)
 CHOICES = [
@@ -162,3 +165,50 @@ class PairScreen(ReviewScreen):
         if self.failure:
             grid.add_row(Text("failed", style="bold red"), plain(self.failure, style="bold red"))
         return grid
+
+
+def pairwise_from_lab(screen: Screen[Any], comparison: Any) -> None:
+    """The Prompt Lab's key: the pairwise queue of the run on screen (A) against its baseline
+    run (B), written off the event loop; the queue is then one of the app's."""
+    baseline = getattr(comparison, "baseline", None)
+    if baseline is None or baseline.kind != "run" or baseline.run_id is None:
+        screen.notify(
+            "no run compared with an earlier run on screen: ctrl+r runs the eval first",
+            severity="warning",
+            markup=False,
+        )
+        return
+    app: ReviewerApp = screen.app  # type: ignore[assignment]
+    screen.run_worker(
+        partial(_write_pairwise, app, comparison.run_id, baseline.run_id, comparison.prompt_name),
+        thread=True,
+        group="pairwise",
+        exit_on_error=False,
+    )
+
+
+def _write_pairwise(app: ReviewerApp, run_a: int, run_b: int, prompt: str) -> None:
+    from reviewer.evals.pairwise import PairwiseError, make_pairwise_queue, pairwise_queue_name
+    from reviewer.review.queues import QueueFileError, load_queue_file
+
+    ctx = app.ctx
+    name = pairwise_queue_name(prompt, run_a, run_b)
+    try:
+        result = make_pairwise_queue(ctx.engine, ctx.workspace, run_a, run_b, name)
+        queue = load_queue_file(ctx.workspace / result.queue_path)
+    except (PairwiseError, QueueFileError) as exc:
+        app.call_from_thread(app.notify, str(exc), severity="error", markup=False)
+        return
+
+    def done() -> None:
+        ctx.queues = [q for q in ctx.queues if q.name != queue.name] + [queue]
+        app.notify(
+            f"queue {queue.name}: {result.pairs} pairs of run {run_a} (A) and its baseline run"
+            f" {run_b} (B), {result.new_pairs} new ({result.queue_path}); the reviewers see"
+            " only left and right",
+            timeout=8,
+            markup=False,
+        )
+        app.queues_changed()
+
+    app.call_from_thread(done)
