@@ -184,14 +184,14 @@ async def test_the_pair_keys_are_remappable_by_id(tmp_path):
     from reviewer.config import load_keymap
 
     ws, engine = pair_workspace(tmp_path, 2)
-    (ws / ".reviewer" / "config.yaml").write_text("keymap:\n  pair.left: 1\n  pair.tie: t\n")
+    (ws / ".reviewer" / "config.yaml").write_text("keymap:\n  pair.left: z\n")
     app = make_app(engine, ws, keymap=load_keymap(ws))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_pairs(pilot)
         first = screen.item.queue_item_id
         await press(pilot, "left_square_bracket")  # no longer left better
         assert events(engine, queue_item_id=first) == []
-        await press(pilot, "1")
+        await press(pilot, "z")
         assert events(engine, queue_item_id=first)[-1]["verdict"] == "left"
     engine.dispose()
 
