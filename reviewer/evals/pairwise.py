@@ -89,7 +89,7 @@ def _run(engine: Engine, run_id: int) -> Any:
     with engine.connect() as conn:
         row = conn.execute(select(RUNS).where(RUNS.c.id == run_id)).first()
     if row is None:
-        raise PairwiseError(f"no eval run {run_id} (reviewer eval list shows the runs)")
+        raise PairwiseError(f"no eval run {run_id}")
     return row
 
 

@@ -80,7 +80,12 @@ def queue_stats(engine: Engine, queue: QueueDef) -> dict[str, Any]:
         for name, value in state.scores.items():
             ratings[name][item_id][state.reviewer] = value
 
-    agreement = [_agreement("verdict", "pass_fail", "nominal", ratings["verdict"])]
+    # a pairwise queue's verdict (left, right...) is compared once mapped to the runs (`pair`)
+    agreement = (
+        []
+        if queue.unit == "pair"
+        else [_agreement("verdict", "pass_fail", "nominal", ratings["verdict"])]
+    )
     for score in queue.rubric:
         if score.type == "text":
             continue
@@ -267,6 +272,8 @@ def stats_lines(stats: dict[str, Any]) -> list[str]:
         lines.append(
             f"{r['reviewer']:<{width}}  {r['done']:>6}  {r['skipped']:>7}  {r['in_progress']:>7}  {avg:>7}"
         )
+    if not stats["agreement"]:
+        return lines
     width = max([len(a["score"]) for a in stats["agreement"]] + [5])
     lines += [
         "",

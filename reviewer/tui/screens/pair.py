@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 #: the choices as the side panel shows them: (label, verdict, style)
 CHOICES = [
-    ("[ left", "left", "bold black on green"),
-    ("] right", "right", "bold black on green"),
+    ("[ left better", "left", "bold black on green"),
+    ("] right better", "right", "bold black on green"),
     ("= tie", "tie", "bold black on yellow"),
     ("b both bad", "both-bad", "bold white on red"),
 ]
@@ -130,7 +130,7 @@ class PairScreen(ReviewScreen):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=10, style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("better", _choices(CHOICES[:2], review.verdict))
+        grid.add_row("choice", _choices(CHOICES[:2], review.verdict))
         grid.add_row("", _choices(CHOICES[2:], review.verdict))
         for i, score in enumerate(self.queue.rubric):
             marker = "▸" if i == self.score_focus else " "
