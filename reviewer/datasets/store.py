@@ -396,6 +396,11 @@ def bulk_promote(
     name = dataset.strip()
     if not name:
         raise DatasetError("a dataset needs a name")
+    if queue.unit == "pair":
+        raise DatasetError(
+            f"queue {queue.name} is a pairwise queue: its reviews choose between two answers,"
+            " there is no case to promote"
+        )
     if verdict is not None and verdict not in VERDICTS:
         raise DatasetError(f"the verdict is pass or fail, not {verdict!r}")
     assign_split("", test_share)  # checks the share before any work

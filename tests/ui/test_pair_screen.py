@@ -223,3 +223,18 @@ async def test_the_lab_writes_the_pairwise_queue_of_its_run_and_the_baseline(tmp
         await settle(pilot)
         assert isinstance(app.screen, PairScreen) and app.screen.progress.total == 4
     engine.dispose()
+
+
+async def test_help_lists_the_pair_keys(tmp_path):
+    from reviewer.tui.screens.help import HelpScreen
+
+    ws, engine = pair_workspace(tmp_path, 1)
+    app = make_app(engine, ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_pairs(pilot)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = screen_text(app)
+        for text in ("pair.left", "pair.right", "pair.tie", "pair.both_bad", "left better, right"):
+            assert text in shown
+    engine.dispose()

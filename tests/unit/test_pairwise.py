@@ -287,3 +287,14 @@ def test_the_pairwise_grader_without_a_model_says_so(engine, ws, tmp_path, monke
     shown = cli(ws, "judges", "agreement", "ab")
     assert shown.exit_code == 2
     assert "the pairwise grader cannot run" in shown.output and "Traceback" not in shown.output
+
+
+def test_a_pairwise_queue_has_nothing_to_promote(engine, ws, tmp_path):
+    from reviewer.datasets.items import DatasetError
+    from reviewer.datasets.store import bulk_promote
+
+    run_a, run_b = make_runs(engine, tmp_path, 2)
+    make_pairwise_queue(engine, ws, run_a, run_b, "ab")
+    queue = load_queue_file(ws / "queues" / "ab.yaml")
+    with pytest.raises(DatasetError, match="ab is a pairwise queue"):
+        bulk_promote(engine, "support", queue)

@@ -21,6 +21,12 @@ EXTRA_HELP = {
         ("✗ ◆ ✎", "in the tree: a step that failed, the step marked, a step with a note"),
         ("▾ ▸", "in the tree: a step's children shown, folded"),
     ],
+    "PairScreen": [
+        (
+            "[ ] = b",
+            "left better, right better, tie, both bad (which run is on which side is never shown)",
+        ),
+    ],
     "ThemePicker": [("↑ ↓", "move")],
 }
 
