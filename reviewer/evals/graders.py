@@ -770,7 +770,7 @@ def parse_winner(text: str) -> str | None:
     return None
 
 
-def _judge_target(
+def judge_target(
     spec: dict[str, Any], default_model: str | None, default_provider: str | None
 ) -> tuple[str, str | None]:
     model = (
@@ -889,7 +889,7 @@ async def _one(
         return None  # nothing to compare with: no grade
     if judge is None:
         raise GraderError(f"{spec['name']}: {kind} needs a judge (a model to ask)")
-    model, provider = _judge_target(spec, judge_model, judge_provider)
+    model, provider = judge_target(spec, judge_model, judge_provider)
     if kind == "llm_judge":
         return await _llm_judge(spec, item, output, judge, model, provider)
     assert baseline is not None

@@ -362,9 +362,7 @@ def judge_pairs(
     rubric: str | None = None,
 ) -> PairAgreement:
     """Ask the pairwise grader about every pair a reviewer judged; its agreement with them."""
-    from reviewer.evals.regrade import _run as run_sync
-
-    return run_sync(
+    return asyncio.run(
         _judge_pairs(engine, workspace, queue, model=model, provider=provider, rubric=rubric)
     )
 
@@ -389,7 +387,7 @@ async def _judge_pairs(
         {"type": "pairwise", "both_orders": True, "model": model, "provider": provider,
          **({"rubric": rubric} if rubric else {})}
     )  # fmt: skip
-    chosen_model, chosen_provider = graders._judge_target(spec, None, None)
+    chosen_model, chosen_provider = graders.judge_target(spec, None, None)
     name = chosen_provider or ("anthropic" if chosen_model.startswith("claude") else "openai")
     result = PairAgreement(queue=queue.name, model=chosen_model, provider=name)
     with engine.connect() as conn:
