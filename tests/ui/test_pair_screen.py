@@ -238,3 +238,25 @@ async def test_help_lists_the_pair_keys(tmp_path):
         for text in ("pair.left", "pair.right", "pair.tie", "pair.both_bad", "left better, right"):
             assert text in shown
     engine.dispose()
+
+
+async def test_the_app_statistics_give_the_win_rate(tmp_path):
+    from reviewer.tui.screens.stats import StatsScreen
+
+    ws, engine = pair_workspace(tmp_path, 2)
+    queue = load_queue_file(ws / "queues" / "ab.yaml")
+    app = make_app(engine, ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_pairs(pilot)
+        a_side = "left" if left_run(engine, screen.item.record_id) == "a" else "right"
+        await press(pilot, {"left": "left_square_bracket", "right": "right_square_bracket"}[a_side])
+        await press(pilot, "equals_sign")
+        await press(pilot, "a")  # off on the pair screen: no statistics while judging
+        assert isinstance(app.screen, PairScreen)
+        await press(pilot, "q")
+        app.push_screen(StatsScreen(queue))  # as `a` on the home screen opens it
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "win rate of A over B 75.0% (95% interval" in shown
+        assert "2 reviews of 2 pairs: A better 1, B better 0, tie 1, both bad 0" in shown
+    engine.dispose()
