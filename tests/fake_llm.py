@@ -867,29 +867,49 @@ def system_text(body: dict[str, Any]) -> str:
 
 
 def with_sentence(prompt: str, sentence: str) -> str:
-    """The prompt file's text with `sentence` appended to its `system:` line (once)."""
+    """The prompt file's text with `sentence` added to its system prompt (once): at the end of a
+    `system:` line, or as the first line of a `system: |` block."""
     if sentence in prompt:
         return prompt
     lines = prompt.split("\n")
     for i, line in enumerate(lines):
-        if line.startswith("system:"):
+        if not line.startswith("system:"):
+            continue
+        if line.rstrip()[-1:] in ("|", ">", "-", "+") and i + 1 < len(lines):
+            following = lines[i + 1]
+            indent = following[: len(following) - len(following.lstrip())] or "  "
+            lines[i + 1 : i + 1] = [indent + sentence, ""]
+        else:
             lines[i] = f"{line.rstrip()} {sentence}"
-            return "\n".join(lines)
+        return "\n".join(lines)
     return prompt.rstrip("\n") + f"\nsystem: {sentence}\n"
 
 
-def proposing(answer: Responder, sentence: str = FIX_SENTENCE) -> Responder:
+def proposing(answer: Responder, sentence: str | dict[str, str] = FIX_SENTENCE) -> Responder:
     """A responder playing the optimizer: a proposal request gets the prompt it was sent (between
-    `<prompt>` and `</prompt>`) with `sentence` added to its system line, as structured output;
-    every other request is answered by `answer`."""
+    `<prompt>` and `</prompt>`) with `sentence` added to its system prompt, as structured output;
+    every other request is answered by `answer`. With a theme -> sentence mapping, the sentences
+    of the themes of the cases sent (their `Themes:` lines) are added, in the mapping's order."""
 
     def respond(body: dict[str, Any]) -> Answer_:
         if not is_proposal_request(body):
             return answer(body)
         text = _request_text(body)
         prompt = text.split("<prompt>\n", 1)[-1].split("\n</prompt>", 1)[0]
-        proposal = {"prompt": with_sentence(prompt, sentence), "rationale": f"Added: {sentence}"}
-        return structured_answer(body, proposal)
+        if isinstance(sentence, str):
+            chosen = [sentence]
+        else:
+            named = {
+                theme.strip()
+                for line in text.split("\n")
+                if line.startswith("Themes: ")
+                for theme in line[len("Themes: ") :].split(",")
+            }
+            chosen = [s for theme, s in sentence.items() if theme in named]
+        for one in reversed(chosen):
+            prompt = with_sentence(prompt, one)
+        rationale = " ".join(f"Added: {one}" for one in chosen) or "Nothing to add."
+        return structured_answer(body, {"prompt": prompt, "rationale": rationale})
 
     return respond
 

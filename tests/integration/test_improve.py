@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from reviewer.cli import app
 from reviewer.datasets.store import import_items
+from reviewer.evals.compare import latest_run
 from reviewer.evals.improve import ImproveReport, improve_sync, split_cases
 from reviewer.evals.optimize import OptimizeError
 from reviewer.store.db import open_engine, sqlite_url
@@ -129,6 +130,8 @@ def test_a_round_fixes_the_theme_on_train_and_test_confirms(
     assert report.optimizer_cost_usd > 0 and report.eval_cost_usd > 0
     assert (ws / "prompts" / "support.yaml").read_bytes() == before  # nothing saved
     assert report.saved_version is None
+    # its runs on parts of the dataset are not the lab's "last run" of the prompt
+    assert latest_run(engine, "support", "cases") is None
 
 
 def test_rerunning_makes_no_new_request(engine: Engine, ws: Path, server: FakeLLM) -> None:
