@@ -78,6 +78,7 @@ async def test_accept_puts_the_fix_in_the_editor(lab):
         assert app.screen is lab_screen
         editor = lab_screen.query_one("#lab-editor", TextArea)
         assert editor.text == PROMPT.replace("shoe shop.", f"shoe shop. {FIX_SENTENCE}")
+        assert editor.cursor_location == (4, 0)  # the changed line
         assert "unsaved" in str(lab_screen.query_one("#lab-status", Static).render())
         assert (ws / "prompts" / "support.yaml").read_bytes() == before
 

@@ -847,7 +847,13 @@ class PromptLabScreen(Screen[None]):
         def answered(accepted: bool | None) -> None:
             if accepted:
                 editor = self.query_one("#lab-editor", TextArea)
-                editor.load_text(literal(proposal.prompt))
+                before, after = editor.text.split("\n"), literal(proposal.prompt).split("\n")
+                row = next(
+                    (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+                    min(len(before), len(after)) - 1,
+                )
+                editor.load_text("\n".join(after))
+                editor.move_cursor((max(row, 0), 0), center=True)  # at the first changed line
                 self.notify(
                     "the fix is in the editor, not saved: ctrl+r shows what it fixes and breaks",
                     markup=False,

@@ -45,8 +45,6 @@ class ThemePicker(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     ThemePicker { align: center middle; }
-    ThemePicker > .dialog { width: 70; max-width: 100%; height: auto; }
-    ThemePicker OptionList { height: auto; max-height: 16; }
     """
 
     BINDINGS = [Binding("escape", "cancel", "cancel", id="suggest.cancel", priority=True)]
@@ -62,7 +60,7 @@ class ThemePicker(ModalScreen[str | None]):
             Option(literal(f"{theme} ({n})"), id=f"theme:{i}")
             for i, (theme, n) in enumerate(self.themes)
         ]
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog ask"):
             yield Label(Text("Suggest a fix for…", style="bold"))
             yield OptionList(*options, id="suggest-themes")
             yield Static(Text("enter asks the optimizer · esc cancels", style="dim"))
@@ -83,8 +81,7 @@ class ProposalScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     ProposalScreen { align: center middle; }
-    ProposalScreen > .dialog { width: 90%; height: 90%; }
-    ProposalScreen #proposal-diff { height: 1fr; }
+    ProposalScreen #proposal-diff { height: auto; max-height: 32; }
     """
 
     BINDINGS = [
@@ -102,7 +99,7 @@ class ProposalScreen(ModalScreen[bool]):
         cost = "cached, no cost" if p.cached else f"${p.cost_usd or 0:.4f}"
         target = f" with theme {self.theme}" if self.theme else ""
         head = f"Suggested fix by {p.model} · {len(p.cases)} failing case(s){target} · {cost}"
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog proposal"):
             yield Label(Text(literal(head), style="bold"))
             yield Static(Text.assemble(("why: ", "bold"), literal(p.rationale)), id="proposal-why")
             if p.problem:
@@ -114,6 +111,7 @@ class ProposalScreen(ModalScreen[bool]):
             yield Static(Text(literal(f"from cases: {cases}"), style="dim"))
             with VerticalScroll(id="proposal-diff"):
                 body = diff_text(p.diff) if p.diff else Text("(no change proposed)", style="dim")
+                body.rstrip()
                 yield Static(body, id="proposal-diff-text")
             yield Static(
                 Text.assemble(
