@@ -284,7 +284,8 @@ async def improve(
                                   cost_usd=proposal.spend_usd or 0.0)  # fmt: skip
             this.candidates.append(candidate)
             if proposal.problem is not None or not proposal.changed:
-                tried.append(proposal.rationale)
+                if proposal.rationale:
+                    tried.append(proposal.rationale)
                 continue
             if search.over():
                 report.stop = "budget reached"

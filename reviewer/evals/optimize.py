@@ -327,7 +327,8 @@ async def propose(
 ) -> Proposal:
     """Ask the optimizer for an edit of `prompt_text` that fixes `cases` (those tagged `theme`
     when given). OptimizeError when the text is not a prompt, no case is left, no model is
-    configured or its answer cannot be used."""
+    configured or the call fails; an answer that cannot be used (not fitting the schema twice,
+    not a prompt file) is a proposal with its `problem`."""
     try:
         prompt = parse_prompt(prompt_text, "the prompt")
     except PromptError as exc:
@@ -384,22 +385,24 @@ async def propose(
         )
         if first is not None:
             spend = _cost(workspace, optimizer, first.input_tokens or 0, first.output_tokens or 0)
-    if got.answer is None:
-        raise OptimizeError(f"the optimizer's answer cannot be used: {got.error}")
-    new_text = str(got.answer["prompt"])
-    if not new_text.endswith("\n") and prompt_text.endswith("\n"):
-        new_text += "\n"
     problem = None
-    try:
-        edited = parse_prompt(new_text, "the proposal")
-        if edited.name != prompt.name:
-            problem = f"the proposal renames the prompt to {edited.name!r}"
-    except PromptError as exc:
-        problem = str(exc)
+    if got.answer is None:  # asked twice: shown as a proposal that cannot be used
+        new_text, rationale = prompt_text, ""
+        problem = f"the optimizer's answer cannot be used: {got.error}"
+    else:
+        new_text, rationale = str(got.answer["prompt"]), str(got.answer["rationale"])
+        if not new_text.endswith("\n") and prompt_text.endswith("\n"):
+            new_text += "\n"
+        try:
+            edited = parse_prompt(new_text, "the proposal")
+            if edited.name != prompt.name:
+                problem = f"the proposal renames the prompt to {edited.name!r}"
+        except PromptError as exc:
+            problem = str(exc)
     return Proposal(
         original=prompt_text,
         prompt=new_text,
-        rationale=str(got.answer["rationale"]),
+        rationale=rationale,
         cases=list(cases),
         diff=unified_diff(prompt_text, new_text),
         model=f"{optimizer.provider}:{optimizer.model}",

@@ -250,3 +250,21 @@ def test_cli_errors(engine: Engine, ws: Path, server: FakeLLM) -> None:
     result = cli(ws, "support", "--dataset", "cases")
     assert result.exit_code != 0  # type: ignore[attr-defined]
     assert "no optimizer model configured" in result.output  # type: ignore[attr-defined]
+
+
+def test_an_unusable_answer_is_a_candidate_left_out(
+    engine: Engine, ws: Path, server: FakeLLM
+) -> None:
+    from reviewer.evals.improve import round_rows
+
+    app = world()
+    server.responder = lambda body: (
+        "I would rather not." if is_proposal_request(body) else app(body)
+    )
+    report = run(engine, ws, rounds=1, candidates=2)
+    assert len(proposals(server)) == 4  # each candidate asked twice (the second with the reason)
+    [first, second] = report.rounds[1].candidates
+    assert first.problem is not None and "cannot be used" in first.problem
+    assert first.train is None and second.train is None
+    assert round_rows(report)[1] == ["1", "67% (6/9)", "#1 unusable, #2 unusable", "no"]
+    assert (report.verdict, report.stop, report.diff) == ("no change", "rounds done", "")
