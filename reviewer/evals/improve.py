@@ -366,7 +366,7 @@ def summary_lines(report: ImproveReport) -> list[str]:
         "fixed: " + (", ".join(report.fixed) or "none"),
         "regressed: " + (", ".join(report.regressed) or "none"),
         f"cost: ${report.cost_usd:.4f} (optimizer ${report.optimizer_cost_usd:.4f}, evals"
-        f" ${report.eval_cost_usd:.4f}); {report.requests} new model calls now",
+        f" ${report.eval_cost_usd:.4f}); {report.requests} new calls now",
         f"verdict: {report.verdict}",
         f"stopped: {report.stop}"
         + (f" (budget ${report.budget_usd:g})" if report.budget_usd is not None else ""),
