@@ -3,6 +3,7 @@ the search for a better one."""
 
 from __future__ import annotations
 
+import sys
 from operator import itemgetter
 from typing import Annotated
 
@@ -146,13 +147,18 @@ def prompts_improve(
 
     if concurrency < 1:
         fail("--concurrency is at least 1")
+
+    def progress(line: str) -> None:  # on a terminal, each evaluation as it ends
+        if sys.stderr.isatty() and not json_out:
+            typer.echo(literal(line), err=True)
+
     current = settings()
     with database(current) as opened:
         try:
             report = improve_sync(
                 opened, current.workspace, name, dataset, rounds=rounds, candidates=candidates,
                 theme=theme, budget_usd=budget_usd, save=save, by=reviewer_name(current),
-                concurrency=concurrency,
+                concurrency=concurrency, note=progress,
             )  # fmt: skip
         except OptimizeError as exc:
             fail(literal(str(exc)))

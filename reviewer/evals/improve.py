@@ -307,6 +307,7 @@ async def improve(
     report.test_after = report.test_before
     if report.winner != original:
         report.test_after = await search.score(report.winner, test_ids, TEST)
+    say(f"held-out: {_rate(report.test_before)} -> {_rate(report.test_after)}")
     before, after = set(report.test_before.passing), set(report.test_after.passing)
     report.fixed = sorted(after - before)
     report.regressed = sorted(before - after)
