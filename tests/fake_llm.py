@@ -832,3 +832,101 @@ class FakeFineTuning:
     @staticmethod
     def _public(job: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in job.items() if k != "suffix"}
+
+
+# -- the prompt optimizer -----------------------------------------------------------------------------
+
+#: The structured answer's name an optimizer request asks for (reviewer.evals.optimize.TOOL).
+PROPOSAL = "prompt_proposal"
+#: The sentence the fake optimizer adds by default, and the one that fixes a `SentenceWorld`.
+FIX_SENTENCE = "Always quote the 30-day return policy."
+
+
+def is_proposal_request(body: dict[str, Any]) -> bool:
+    """A request for a prompt proposal: the `prompt_proposal` schema (OpenAI) or tool
+    (Anthropic)."""
+    choice = body.get("tool_choice") or {}
+    if isinstance(choice, dict) and choice.get("name") == PROPOSAL:
+        return True
+    schema = (body.get("response_format") or {}).get("json_schema") or {}
+    return schema.get("name") == PROPOSAL
+
+
+def system_text(body: dict[str, Any]) -> str:
+    """The system prompt of an OpenAI or Anthropic request."""
+    system = body.get("system")
+    if isinstance(system, str):
+        return system
+    if isinstance(system, list):
+        return "\n".join(p.get("text", "") for p in system if isinstance(p, dict))
+    return "\n".join(
+        m["content"] if isinstance(m.get("content"), str) else ""
+        for m in body.get("messages") or []
+        if m.get("role") == "system"
+    )
+
+
+def with_sentence(prompt: str, sentence: str) -> str:
+    """The prompt file's text with `sentence` added to its system prompt (once): at the end of a
+    `system:` line, or as the first line of a `system: |` block."""
+    if sentence in prompt:
+        return prompt
+    lines = prompt.split("\n")
+    for i, line in enumerate(lines):
+        if not line.startswith("system:"):
+            continue
+        if line.rstrip()[-1:] in ("|", ">", "-", "+") and i + 1 < len(lines):
+            following = lines[i + 1]
+            indent = following[: len(following) - len(following.lstrip())] or "  "
+            lines[i + 1 : i + 1] = [indent + sentence, ""]
+        else:
+            lines[i] = f"{line.rstrip()} {sentence}"
+        return "\n".join(lines)
+    return prompt.rstrip("\n") + f"\nsystem: {sentence}\n"
+
+
+def proposing(answer: Responder, sentence: str | dict[str, str] = FIX_SENTENCE) -> Responder:
+    """A responder playing the optimizer: a proposal request gets the prompt it was sent (between
+    `<prompt>` and `</prompt>`) with `sentence` added to its system prompt, as structured output;
+    every other request is answered by `answer`. With a theme -> sentence mapping, the sentences
+    of the themes of the cases sent (their `Themes:` lines) are added, in the mapping's order."""
+
+    def respond(body: dict[str, Any]) -> Answer_:
+        if not is_proposal_request(body):
+            return answer(body)
+        text = _request_text(body)
+        prompt = text.split("<prompt>\n", 1)[-1].split("\n</prompt>", 1)[0]
+        if isinstance(sentence, str):
+            chosen = [sentence]
+        else:
+            named = {
+                theme.strip()
+                for line in text.split("\n")
+                if line.startswith("Themes: ")
+                for theme in line[len("Themes: ") :].split(",")
+            }
+            chosen = [s for theme, s in sentence.items() if theme in named]
+        for one in reversed(chosen):
+            prompt = with_sentence(prompt, one)
+        rationale = " ".join(f"Added: {one}" for one in chosen) or "Nothing to add."
+        return structured_answer(body, {"prompt": prompt, "rationale": rationale})
+
+    return respond
+
+
+@dataclass
+class SentenceWorld:
+    """An application whose answers depend on a sentence of its system prompt. A question in
+    `wrong` gets the invented "90 days" policy unless the system prompt holds `fix`; a question in
+    `breaks` gets it only when the system prompt holds `fix` (an edit that fixes some cases and
+    breaks others). Every other question gets "Returns within 30 days."."""
+
+    wrong: set[str]
+    breaks: set[str] = field(default_factory=set)
+    fix: str = FIX_SENTENCE
+
+    def __call__(self, body: dict[str, Any]) -> Answer_:
+        question = last_user_text(body)
+        fixed = self.fix in system_text(body)
+        bad = (question in self.wrong and not fixed) or (question in self.breaks and fixed)
+        return "Returns within 90 days, no questions." if bad else "Returns within 30 days."

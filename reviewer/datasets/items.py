@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -56,6 +57,8 @@ _TEXT_ASSERTIONS = ("contains", "not_contains", "icontains")
 VARS_METADATA_KEYS = ("vars", "prompt_variables", "template_variables", "variables")
 
 DEFAULT_TEST_SHARE = 0.2
+
+T = TypeVar("T")
 
 
 class DatasetError(ReviewError):
@@ -117,6 +120,29 @@ def assign_split(key: str, test_share: float = DEFAULT_TEST_SHARE) -> str:
         raise DatasetError(f"the test share is between 0 and 1, not {test_share}")
     h = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
     return "test" if h / 2**64 < test_share else "train"
+
+
+def hash_split(
+    things: list[T], key: Callable[[T], str], held_out: float, *, seed: int = 0,
+    both: bool = False,
+) -> tuple[list[T], list[T]]:  # fmt: skip
+    """(learn, held out): each thing by a seeded hash of its key (a record id, a case id), so a
+    thing stays on its side whatever the order or the other things. With `both` (and two
+    things or more) neither side is empty: the thing nearest the line crosses it."""
+    marked: list[tuple[float, T]] = []
+    for thing in things:
+        h = hashlib.blake2b(f"{seed}:{key(thing)}".encode(), digest_size=8).digest()
+        marked.append((int.from_bytes(h, "big") / 2**64, thing))
+    hold = [m for m in marked if m[0] < held_out]
+    learn = [m for m in marked if m[0] >= held_out]
+    if both and len(marked) >= 2:
+        if not hold:
+            first = min(learn, key=lambda m: m[0])
+            hold, learn = [first], [m for m in learn if m is not first]
+        elif not learn:
+            last = max(hold, key=lambda m: m[0])
+            learn, hold = [last], [m for m in hold if m is not last]
+    return [t for _h, t in learn], [t for _h, t in hold]
 
 
 # -- checking -----------------------------------------------------------------------------------

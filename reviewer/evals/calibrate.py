@@ -15,7 +15,6 @@ Every call goes through the response cache: a rerun with nothing changed calls n
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,12 +135,9 @@ def split(
 ) -> tuple[list[Labelled], list[Labelled]]:
     """(learn, held out): by a seeded hash of each item's record, so the split is stable (the
     same whatever order the queues were filled in)."""
-    learn: list[Labelled] = []
-    hold: list[Labelled] = []
-    for item in items:
-        digest = hashlib.blake2b(f"{seed}:{item.record['id']}".encode(), digest_size=8).digest()
-        (hold if int.from_bytes(digest, "big") / 2**64 < held_out else learn).append(item)
-    return learn, hold
+    from reviewer.datasets.items import hash_split
+
+    return hash_split(items, lambda item: str(item.record["id"]), held_out, seed=seed)
 
 
 def example_of(item: Labelled) -> dict[str, Any]:

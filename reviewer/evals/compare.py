@@ -554,8 +554,13 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
 
 
 def latest_run(engine: Engine, prompt_name: str, dataset: str | None = None) -> int | None:
-    """The prompt's latest finished run (on `dataset` when given), or None."""
-    query = select(RUNS.c.id).where(RUNS.c.prompt_name == prompt_name, RUNS.c.status == FINISHED)
+    """The prompt's latest finished run (on `dataset` when given), or None. Runs on cases an
+    optimizer chose (`reviewer prompts improve`: its train and test parts) are not among them."""
+    query = select(RUNS.c.id).where(
+        RUNS.c.prompt_name == prompt_name,
+        RUNS.c.status == FINISHED,
+        RUNS.c.split.is_(None) | RUNS.c.split.in_(("train", "test")),
+    )
     if dataset is not None:
         query = query.where(RUNS.c.dataset_name == dataset)
     with engine.connect() as conn:

@@ -84,6 +84,18 @@ class SelfCritiqueSpec(BaseModel):
     model: str | None = None
 
 
+class OptimizerSpec(BaseModel):
+    """`optimizer: {provider, model, base_url}`: the model that proposes edits of this prompt
+    (`reviewer.evals.optimize`); else REVIEWER_OPTIMIZER_MODEL / REVIEWER_OPTIMIZER_PROVIDER."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: Literal["openai", "anthropic"] | None = None
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class BestOfSpec(BaseModel):
     """`best_of: {n, judge}`: n answers, the judge (a model; else the answering model) picks
     one. `best_of: 3` is `{n: 3}`."""
@@ -148,6 +160,8 @@ class PromptFile(BaseModel):
     self_critique: SelfCritiqueSpec | None = None
     best_of: BestOfSpec | None = None
     ensemble: EnsembleSpec | None = None
+    # the model that proposes edits of this prompt (`reviewer prompts improve`, the lab's key)
+    optimizer: OptimizerSpec | None = None
 
     _path: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")

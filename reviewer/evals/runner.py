@@ -28,7 +28,7 @@ import hashlib
 import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,15 +128,18 @@ def run_key(
     *,
     split: str | None = None,
     strategy: dict[str, Any] | None = None,
+    cases: list[str] | None = None,
 ) -> str:
     """What makes two runs the same run (to continue a killed one). A run on one split of the
     dataset, or with a strategy (`Strategy.identity`), is another run than a plain one on all
-    of it (which keeps the key it always had)."""
+    of it (which keeps the key it always had); so is a run on chosen `cases` (item ids)."""
     parts: list[Any] = ["run/v1", prompt_hash_, dataset_hash, provider, model, params, grader_specs]
     if split is not None:
         parts.append({"split": split})
     if strategy is not None:
         parts.append({"strategy": strategy})
+    if cases is not None:
+        parts.append({"cases": sorted(cases)})
     return _digest(parts)
 
 
@@ -687,25 +690,39 @@ def cache_store(
 
 
 def _items(
-    engine: Engine, dataset: str, number: int, split: str | None
+    engine: Engine,
+    dataset: str,
+    number: int,
+    split: str | None,
+    cases: frozenset[str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The version's items (of one split when given), in order."""
+    """The version's items (of one split, or among `cases`, when given), in order."""
     from reviewer.datasets.versions import iter_version_items
 
     items = iter_version_items(engine, dataset, number, batch=PAGE)
+    if cases is not None:
+        return (i for i in items if str(i["id"]) in cases)
     return items if split is None else (i for i in items if i.get("split") == split)
 
 
-def count_items(engine: Engine, dataset: str, number: int, split: str | None) -> int:
-    """How many items of the version a run on `split` (None: all) has."""
-    return sum(1 for _item in _items(engine, dataset, number, split))
+def count_items(
+    engine: Engine, dataset: str, number: int, split: str | None,
+    cases: frozenset[str] | None = None,
+) -> int:  # fmt: skip
+    """How many items of the version a run on `split` (None: all) or on `cases` has."""
+    return sum(1 for _item in _items(engine, dataset, number, split, cases))
 
 
 async def _pages(
-    engine: Engine, dataset: str, number: int, split: str | None = None
+    engine: Engine,
+    dataset: str,
+    number: int,
+    split: str | None = None,
+    cases: frozenset[str] | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """The version's items (of `split`), a page at a time, each page read in a thread."""
-    items = _items(engine, dataset, number, split)
+    """The version's items (of `split`, or among `cases`), a page at a time, each page read in
+    a thread."""
+    items = _items(engine, dataset, number, split, cases)
     while True:
         page = await asyncio.to_thread(lambda: list(itertools.islice(items, PAGE)))
         if not page:
@@ -776,13 +793,17 @@ async def run_eval(
     by: str | None = None,
     split: str | None = None,
     strategies: list[Strategy] | None = None,
+    cases: Collection[str] | None = None,
+    part: str | None = None,
 ) -> list[RunOutcome]:
     """Run `prompt` on a dataset version (the latest when None) with each of `models` (the
     prompt's model when None; `provider:model` picks another provider) and each of
     `strategies` (the prompt file's when None; `reviewer.evals.strategies`). One outcome per
     run, models within strategies, in the order given; an ensemble (its own models) runs once.
     `split` (train or test) runs on that split's items only; it is part of the run's identity,
-    as the strategy is. Raises DatasetError (unknown dataset or version, a bad split) and
+    as the strategy is. `cases` (item ids) runs on those items only, a part of the dataset the
+    caller chose (the optimizer's train or test cases), recorded as the run's split under the
+    name `part`; the ids are part of the run's identity. Raises DatasetError (unknown dataset or version, a bad split) and
     ProviderError (unknown provider, missing API key) before anything is called."""
 
     from reviewer.datasets.items import SPLITS, DatasetError
@@ -790,6 +811,9 @@ async def run_eval(
 
     if split is not None and split not in SPLITS:
         raise DatasetError(f"the split is {' or '.join(SPLITS)}, not {split!r}")
+    chosen = None if cases is None else frozenset(str(c) for c in cases)
+    if chosen is not None and split is not None:
+        raise DatasetError("a run is on a split or on chosen cases, not both")
     info = await asyncio.to_thread(version_info, engine, dataset, version)
     if any(g.get("judge") for g in prompt.graders):  # judge files: filled in, noted in the run
         from reviewer.evals.assist import resolve_judge_graders
@@ -820,8 +844,9 @@ async def run_eval(
                 run.model,
                 state.params,
                 prompt.graders,
-                split=split,
+                split=split if chosen is None else part,
                 strategy=identity,
+                cases=None if chosen is None else sorted(chosen),
             ),
             "prompt_name": prompt.name,
             "prompt_hash": p_hash,
@@ -835,7 +860,7 @@ async def run_eval(
             "status": "running",
             "started_at": _now(),
             "created_by": by,
-            "split": split,
+            "split": split if chosen is None else (part or "cases"),
             "strategy": (
                 None if identity is None else orjson.dumps(run.strategy.to_dict()).decode()
             ),
@@ -847,15 +872,15 @@ async def run_eval(
             base = await asyncio.to_thread(baseline_for, engine, run.run_id)
             run.baseline = {k: side.text for k, side in base.cases.items() if side.output}
     count = info.item_count
-    if split is not None:
-        count = await asyncio.to_thread(count_items, engine, dataset, info.number, split)
+    if split is not None or chosen is not None:
+        count = await asyncio.to_thread(count_items, engine, dataset, info.number, split, chosen)
     state.total = count * len(runs)
     started = time.perf_counter()
     status = "failed"
     flusher = asyncio.create_task(state.writer.loop())
     try:
         try:
-            await _drive(state, runs, dataset, info.number, concurrency, split)
+            await _drive(state, runs, dataset, info.number, concurrency, split, chosen)
         except BaseExceptionGroup as group:  # a worker failed: raise what went wrong
             raise group.exceptions[0] from None
         status = "done"
@@ -888,6 +913,7 @@ async def _drive(
     number: int,
     concurrency: int,
     split: str | None = None,
+    cases: frozenset[str] | None = None,
 ) -> None:
     """Feed the jobs to `concurrency` workers (models interleaved) until all are done."""
     queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=max(1, concurrency) * 4)
@@ -901,7 +927,7 @@ async def _drive(
 
     async with asyncio.TaskGroup() as group:
         workers = [group.create_task(worker()) for _ in range(max(1, concurrency))]
-        async for page in _pages(state.engine, dataset, number, split):
+        async for page in _pages(state.engine, dataset, number, split, cases):
             rendered: list[tuple[dict[str, Any], list[dict[str, Any]] | None, str | None]] = []
             for item in page:
                 try:

@@ -29,9 +29,11 @@ def lab_workspace(
     prompt: str,
     questions: int,
     responder: Any,
+    themes: dict[int, list[str]] | None = None,
 ) -> Iterator[tuple[Path, Engine, Any]]:
     """A workspace with prompts/support.yaml (`prompt`), a dataset `returns` of `questions` cases
-    ("Question N?"), and the openai SDK pointed at a fake server answering with `responder`."""
+    ("Question N?", case N with `themes[N]`), and the openai SDK pointed at a fake server
+    answering with `responder`."""
     from reviewer.datasets.store import import_items
     from tests.fake_llm import FakeLLM
 
@@ -40,10 +42,12 @@ def lab_workspace(
     (ws / "queues").mkdir()
     (ws / "prompts" / "support.yaml").write_text(prompt)
     engine = open_engine(sqlite_url(ws / ".reviewer" / "reviewer.db"))
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"id": f"i{i}", "messages": [{"role": "user", "content": f"Question {i}?"}]}
         for i in range(questions)
     ]
+    for i, names in (themes or {}).items():
+        lines[i]["themes"] = names
     path = tmp_path / "ds.jsonl"
     path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
     assert import_items(engine, "returns", path, by="ana").ok

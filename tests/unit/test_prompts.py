@@ -105,7 +105,7 @@ def test_the_name_defaults_to_the_file_stem():
         (
             "name: s\nprovider: openai\nmodel: m\nsytem: hi\n",
             "prompts/support.yaml: line 4: unknown key 'sytem' (a prompt file has name, description, "
-            "provider, model, params, base_url, system, messages, graders, kind, instructions, examples, samples, self_critique, best_of, ensemble)",
+            "provider, model, params, base_url, system, messages, graders, kind, instructions, examples, samples, self_critique, best_of, ensemble, optimizer)",
         ),
         (
             "name: s\nprovider: openai\nsystem: hi\n",
@@ -164,7 +164,7 @@ def test_several_problems_are_all_listed_first_line_first():
     assert str(exc.value).splitlines() == [
         "p.yaml: line 2: provider: Input should be 'openai', 'anthropic', 'echo' or 'replay', not 'azure'",
         "p.yaml: line 4: unknown key 'sytem' (a prompt file has name, description, provider, "
-        "model, params, base_url, system, messages, graders, kind, instructions, examples, samples, self_critique, best_of, ensemble)",
+        "model, params, base_url, system, messages, graders, kind, instructions, examples, samples, self_critique, best_of, ensemble, optimizer)",
     ]
     assert (exc.value.path, exc.value.line) == ("p.yaml", 2)
 

@@ -13,6 +13,10 @@ ctrl+t compares models × strategies: it asks for the models and the strategies 
 file's by default), runs them all with progress (esc cancels) and shows one table: pass rate
 (pass@1 when sampled) with its 95 % interval, p50/p95 latency, cost per 1,000 cases, the
 Pareto front marked ★ (`reviewer.evals.choice`).
+
+ctrl+n suggests a fix: the optimizer (`reviewer.evals.optimize`) reads the editor's text and the
+failing cases of the last run (all of them, or one theme's, picked first) and proposes an edit,
+shown as a diff with its rationale (`screens.proposal`); accepting puts it in the editor, unsaved.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, Select
 from textual.widgets.text_area import Selection
 
 from reviewer.tui.literal import literal, plain, short
+from reviewer.tui.screens.proposal import diff_text
 from reviewer.tui.widgets.tables import FitTable
 
 if TYPE_CHECKING:
@@ -146,6 +151,9 @@ class PromptLabScreen(Screen[None]):
                 id="lab.compare", show=False, priority=True),
         Binding("ctrl+b", "pairwise", "humans judge the run shown against its baseline run, "
                 "blinded (a pairwise queue)", id="lab.pairwise", show=False, priority=True),
+        Binding("ctrl+n", "suggest", "suggest a fix",
+                tooltip="the optimizer proposes an edit from the last run's failing cases",
+                id="lab.suggest", priority=True),
     ]  # fmt: skip
 
     app: ReviewerApp
@@ -175,6 +183,20 @@ class PromptLabScreen(Screen[None]):
 
         rows: list[Any]
         flaky: list[str]
+
+    @dataclass
+    class FailuresRead(Message):
+        """The failing cases of the last run (for a suggested fix)."""
+
+        cases: list[Any]
+
+    @dataclass
+    class Proposed(Message):
+        """The optimizer's proposal (None with `problem` when none could be had)."""
+
+        proposal: Any
+        theme: str | None
+        problem: str | None = None
 
     @dataclass
     class Saved(Message):
@@ -236,7 +258,11 @@ class PromptLabScreen(Screen[None]):
                     yield Input(placeholder="model (blank: the prompt's)", id="lab-model")
                 yield ProgressBar(id="lab-progress", show_eta=False)
                 yield Static(
-                    Text("ctrl+r runs the eval · ctrl+t compares models × strategies", style="dim"),
+                    Text(
+                        "ctrl+r runs the eval · ctrl+t compares models × strategies"
+                        " · ctrl+n suggests a fix",
+                        style="dim",
+                    ),
                     id="lab-summary",
                 )
                 yield FitTable(
@@ -739,6 +765,109 @@ class PromptLabScreen(Screen[None]):
     def action_history(self) -> None:
         self.app.push_screen(HistoryScreen(self.prompt_path.stem))
 
+    # -- a suggested fix ------------------------------------------------------------------------------
+
+    def action_suggest(self) -> None:
+        from reviewer.evals.optimize import OptimizeError, optimizer_of
+
+        prompt = self._validate()
+        if prompt is None or prompt.kind == "judge":
+            self.notify(
+                "fix the prompt first (see below the editor)"
+                if prompt is None
+                else "a judge is calibrated against the reviewers, not fixed here",
+                severity="warning",
+                markup=False,
+            )
+            return
+        run_id = getattr(self.comparison, "run_id", None)
+        if run_id is None:
+            self.notify(
+                "run the eval first (ctrl+r): a fix is proposed from the last run's failing cases",
+                severity="warning",
+                markup=False,
+            )
+            return
+        try:
+            optimizer_of(prompt)
+        except OptimizeError as exc:
+            self.notify(literal(str(exc)), severity="warning", markup=False)
+            return
+        self._read_failures(int(run_id))
+
+    @work(thread=True, exit_on_error=False, group="lab-suggest")
+    def _read_failures(self, run_id: int) -> None:
+        from reviewer.evals.optimize import failing_cases
+
+        self.post_message(self.FailuresRead(failing_cases(self.app.ctx.engine, run_id)))
+
+    @on(FailuresRead)
+    def _failures_read(self, message: FailuresRead) -> None:
+        from reviewer.evals.optimize import themes_of
+
+        cases = message.cases
+        if not cases:
+            self.notify("no failing cases in the last run: nothing to fix", markup=False)
+            return
+        themes = themes_of(cases)
+        if not themes:
+            self._ask(cases, None)
+            return
+        from reviewer.tui.screens.proposal import ALL, ThemePicker
+
+        counts = [(t, sum(1 for c in cases if t in c.themes)) for t in themes]
+
+        def chosen(theme: str | None) -> None:
+            if theme is not None:
+                self._ask(cases, None if theme == ALL else theme)
+
+        self.app.push_screen(ThemePicker(len(cases), counts), chosen)
+
+    def _ask(self, cases: list[Any], theme: str | None) -> None:
+        text = self.query_one("#lab-editor", TextArea).text
+        self.notify("asking the optimizer for a fix…", markup=False)
+        self._propose(text, cases, theme)
+
+    @work(thread=True, exit_on_error=False, group="lab-suggest")
+    def _propose(self, text: str, cases: list[Any], theme: str | None) -> None:
+        from reviewer.evals.optimize import OptimizeError, propose
+
+        ctx = self.app.ctx
+        try:
+            proposal = asyncio.run(propose(ctx.engine, ctx.workspace, text, cases, theme=theme))
+        except OptimizeError as exc:
+            self.post_message(self.Proposed(None, theme, str(exc)))
+            return
+        self.post_message(self.Proposed(proposal, theme))
+
+    @on(Proposed)
+    def _proposed(self, message: Proposed) -> None:
+        from reviewer.tui.screens.proposal import ProposalScreen
+
+        proposal = message.proposal
+        if proposal is None:
+            self.notify(literal(message.problem or "no proposal"), severity="warning", markup=False)
+            return
+        cost = "from the cache" if proposal.cached else f"cost ${proposal.cost_usd or 0:.4f}"
+        self.notify(f"fix suggested ({cost})", markup=False)
+
+        def answered(accepted: bool | None) -> None:
+            if accepted:
+                editor = self.query_one("#lab-editor", TextArea)
+                before, after = editor.text.split("\n"), literal(proposal.prompt).split("\n")
+                row = next(
+                    (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+                    min(len(before), len(after)) - 1,
+                )
+                editor.load_text("\n".join(after))
+                editor.move_cursor((max(row, 0), 0), center=True)  # at the first changed line
+                self.notify(
+                    "the fix is in the editor, not saved: ctrl+r shows what it fixes and breaks",
+                    markup=False,
+                )
+
+        self.app.push_screen(ProposalScreen(proposal, message.theme), answered)
+
 
 def _after(case: Any) -> Text:
     """The new side's mark, with how many samples passed for a sampled case (`✓ 3/5`)."""
@@ -976,11 +1105,7 @@ class HistoryScreen(ModalScreen[None]):
                 shown = f"{rate:.0%}" if rate is not None else "not graded"
                 line = f"  eval on {run['dataset']} v{run.get('dataset_version', '?')}: pass rate {shown} ({run.get('model', '')})"
                 text.append(literal(line) + "\n", style="green")
-            for line in (entry.diff or "").splitlines()[2:]:
-                style = (
-                    "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-                )
-                text.append(literal("  " + line) + "\n", style=style)
+            text.append_text(diff_text("\n".join((entry.diff or "").splitlines()[2:]), "  "))
             text.append("\n")
         self.post_message(self.Read(text if text.plain else Text("no version yet", style="dim")))
 
