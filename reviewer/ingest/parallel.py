@@ -110,14 +110,17 @@ def _lookup_batch(custom_id: str) -> dict[str, Any] | None:
 
 def parse_chunk(
     path: str, import_id: int | None, seq: int, lines: list[tuple[int, bytes]]
-) -> list[tuple[int, Outcome]]:
+) -> tuple[list[tuple[int, Outcome]], list[str]]:
     """Parse a chunk of (line number, raw bytes) in a worker and write its records when the
     chunk's turn (`seq`) comes: (place in the chunk, outcome) in line order, one `Stored` for
-    each run of lines of one format whose records were written, nothing for blank lines."""
+    each run of lines of one format whose records were written, nothing for blank lines; and
+    the keys of the traces whose totals are left to rebuild (the totals of a trace whose steps
+    are all in the chunk are written with them)."""
     import gc
 
     from reviewer.ingest.pipeline import parse_item, without_content
     from reviewer.ingest.reader import Item
+    from reviewer.store.traces import traces_of_rows
 
     # parsing makes many short-lived objects and no cycles that matter: collecting every few
     # hundred allocations costs about a tenth of the time: the collector runs between chunks
@@ -143,8 +146,10 @@ def parse_chunk(
                 rows.extend(outcome.rows)
                 keys.extend([outcome.format] * len(outcome.rows))
             out.append(outcome)
+        traces = traces_of_rows(rows)
+        left: list[str] = []
         _wait_turn(seq)
-        flags = _writer().write(rows, keys) if rows else []
+        flags = _writer().write(rows, keys, traces=traces, traces_left=left) if rows else []
         _pass_turn(seq)
     except BaseException:
         _state["abort"].value = 1  # the chunks after this one wait for a turn that never comes
@@ -172,7 +177,7 @@ def parse_chunk(
         else:
             run = Stored(outcome.format, new, len(rows) - new, without_content(rows))
             result.append((n, run))
-    return result
+    return result, left
 
 
 def _start_method() -> str:

@@ -226,6 +226,10 @@ class Importer:
         self.report = ImportReport()
         self._reports: dict[tuple[str, str], FileReport] = {}
         self._batch_cache: dict[str, dict[str, Any]] = {}
+        #: whether this process wrote records (their traces are rebuilt at the end), and the
+        #: traces parsing workers left to rebuild (their steps spread over several chunks)
+        self._rows_here = False
+        self._traces_left: set[str] = set()
 
     # -- counting ---------------------------------------------------------------------------
 
@@ -277,7 +281,10 @@ class Importer:
                 self._pool.close()
         from reviewer.store.traces import rebuild_traces
 
-        rebuild_traces(self.engine, self.report.import_id)
+        if self._rows_here:  # written by this process: the traces of every record imported
+            rebuild_traces(self.engine, self.report.import_id)
+        elif self._traces_left:  # the workers wrote the totals of the others with their steps
+            rebuild_traces(self.engine, keys=self._traces_left)
         self.report.seconds = (datetime.now(UTC) - started).total_seconds()
         explain_batch_inputs(self.report)
         with Session(self.engine) as session:
@@ -414,6 +421,7 @@ class Importer:
         if isinstance(outcome, Parsed):
             rep.records += len(outcome.rows)
             rep.without_content += without_content(outcome.rows)
+            self._rows_here = True
             for row in outcome.rows:
                 writer.add_row(row, rep)
             return
@@ -456,7 +464,9 @@ class Importer:
         def drain(limit: int) -> None:
             while len(in_flight) > limit:
                 chunk_items, future = in_flight.popleft()
-                for at, outcome in future.result():
+                outcomes, traces_left = future.result()
+                self._traces_left.update(traces_left)
+                for at, outcome in outcomes:
                     self._apply(outcome, path, chunk_items[at], writer)
                 if self.progress is not None:
                     self.progress(path, counter.count, total)

@@ -14,7 +14,7 @@ is upgraded.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Connection, Engine, text
 
 from reviewer.records import TIMESTAMP_FORMAT
+from reviewer.store.schema import RECORD_COLUMNS
 
 SESSION_PREFIX = "session:"
 #: the longest final output kept on a trace for `output contains` filters
@@ -86,9 +87,17 @@ class Totals:
     tools: list[str] = field(default_factory=list)
     final_output: str | None = None
 
+    def escape_nul(self) -> None:
+        """PostgreSQL text cannot hold NUL: written as the escape \\x00 (as in the records)."""
+        if self.final_output is not None and "\x00" in self.final_output:
+            self.final_output = self.final_output.replace("\x00", "\\x00")
+        self.tools = [n.replace("\x00", "\\x00") for n in self.tools]
+        self.anchor_id = self.anchor_id.replace("\x00", "\\x00")
+
     def row(self) -> dict[str, Any]:
-        """The row as the table holds it (the tools as JSON text)."""
-        row = asdict(self)
+        """The row as the table holds it (the tools as JSON text). Field by field: `asdict`
+        copies every value deeply, which took longer than computing the totals."""
+        row = {name: getattr(self, name) for name in TRACE_COLUMNS}
         row["tools"] = orjson.dumps(self.tools).decode() if self.tools else None
         return row
 
@@ -222,13 +231,39 @@ def _grouped(conn: Connection, import_id: int | None) -> Iterator[tuple[str, lis
             yield prefix + current, steps  # type: ignore[operator]
 
 
-def rebuild_traces(engine: Engine | Connection, import_id: int | None = None) -> int:
-    """Recompute the totals of the traces an import touched (every trace with None); returns
-    how many traces were written, in one transaction."""
+def _grouped_keys(conn: Connection, keys: set[str]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The traces named by `keys` with their steps, a few hundred traces a query."""
+    from sqlalchemy import bindparam
+
+    cols = ", ".join(STEP_COLUMNS)
+    sessions = sorted(k[len(SESSION_PREFIX) :] for k in keys if k.startswith(SESSION_PREFIX))
+    traces = sorted(k for k in keys if not k.startswith(SESSION_PREFIX))
+    for values, column, prefix in (
+        (traces, "trace_id", ""),
+        (sessions, "session_id", SESSION_PREFIX),
+    ):
+        sql = text(f"SELECT {cols} FROM records WHERE {column} IN :v").bindparams(
+            bindparam("v", expanding=True)
+        )
+        for start in range(0, len(values), _CHUNK):
+            found: dict[str, list[dict[str, Any]]] = {}
+            for row in conn.execute(sql, {"v": values[start : start + _CHUNK]}):
+                if prefix and row[1] is not None:  # a step of a trace that has an id
+                    continue
+                found.setdefault(row[2] if prefix else row[1], []).append(_step(row))
+            for value, steps in found.items():
+                yield prefix + value, steps
+
+
+def rebuild_traces(
+    engine: Engine | Connection, import_id: int | None = None, keys: set[str] | None = None
+) -> int:
+    """Recompute the totals of the traces named by `keys`, else of those an import touched
+    (every trace with None); returns how many traces were written, in one transaction."""
     if isinstance(engine, Connection):
-        return _rebuild(engine, import_id)
+        return _rebuild(engine, import_id, keys)
     with engine.begin() as conn:
-        return _rebuild(conn, import_id)
+        return _rebuild(conn, import_id, keys)
 
 
 _INSERT = (
@@ -237,10 +272,11 @@ _INSERT = (
 )
 
 
-def _rebuild(conn: Connection, import_id: int | None) -> int:
+def _rebuild(conn: Connection, import_id: int | None, keys: set[str] | None) -> int:
     written = 0
     batch: list[Totals] = []
-    for key, steps in _grouped(conn, import_id):
+    grouped = _grouped(conn, import_id) if keys is None else _grouped_keys(conn, keys)
+    for key, steps in grouped:
         batch.append(totals_of(key, steps))
         if len(batch) >= _CHUNK:
             written += _write(conn, batch)
@@ -262,9 +298,97 @@ def _write(conn: Connection, rows: list[Totals]) -> int:
         outputs[rid] = (output, outs)
     for t in rows:
         t.final_output = final_output_text(*outputs.get(t.anchor_id, (None, None)))
+        if conn.dialect.name != "sqlite":
+            t.escape_nul()
     delete = text("DELETE FROM traces WHERE key IN :keys").bindparams(
         bindparam("keys", expanding=True)
     )
     conn.execute(delete, {"keys": [t.key for t in rows]})
     conn.execute(text(_INSERT), [t.row() for t in rows])
     return len(rows)
+
+
+# -- the totals of the traces whose steps are all in one batch of rows, as it is written --
+
+_AT = {name: RECORD_COLUMNS.index(name) for name in (*STEP_COLUMNS, "output", "outputs")}
+
+
+@dataclass(slots=True)
+class RowTraces:
+    """The traces record rows (in RECORD_COLUMNS order) are steps of, each with its totals as
+    these rows alone give them, and how many of the rows carry each trace and session id."""
+
+    totals: list[Totals]
+    by_trace: dict[str, int]
+    by_session: dict[str, int]
+
+
+def traces_of_rows(rows: list[tuple[Any, ...]]) -> RowTraces:
+    """The totals of the traces `rows` are steps of, from these rows alone (true of a trace
+    when the database has no other step of it: see `store_whole_traces`)."""
+    at_trace, at_session = _AT["trace_id"], _AT["session_id"]
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    by_trace: dict[str, int] = {}
+    by_session: dict[str, int] = {}
+    for row in rows:
+        trace_id, session_id = row[at_trace], row[at_session]
+        if trace_id:
+            by_trace[trace_id] = by_trace.get(trace_id, 0) + 1
+        if session_id:
+            by_session[session_id] = by_session.get(session_id, 0) + 1
+        key = trace_key(trace_id, session_id)
+        if key is not None:
+            grouped.setdefault(key, []).append(row)
+    step_at = [_AT[c] for c in STEP_COLUMNS]
+    totals: list[Totals] = []
+    for key, steps_rows in grouped.items():
+        t = totals_of(key, [_step([r[i] for i in step_at]) for r in steps_rows])
+        anchor = next(r for r in steps_rows if r[0] == t.anchor_id)
+        t.final_output = final_output_text(anchor[_AT["output"]], anchor[_AT["outputs"]])
+        totals.append(t)
+    return RowTraces(totals, by_trace, by_session)
+
+
+def store_whole_traces(cur: Any, ph: str, found: RowTraces) -> list[str]:
+    """In the transaction that has just written the rows of `found` (on a DB-API cursor,
+    placeholder `ph`): store the totals of the traces none of whose steps is elsewhere in the
+    database; returns the keys of the others, whose totals must be rebuilt from the database
+    (`rebuild_traces(keys=...)`) once all their steps are written."""
+    counted: dict[str, int] = {}
+    for column, mine, prefix in (
+        ("trace_id", found.by_trace, ""),
+        ("session_id", found.by_session, SESSION_PREFIX),
+    ):
+        values = list(mine)
+        for start in range(0, len(values), _CHUNK):
+            part = values[start : start + _CHUNK]
+            cur.execute(
+                f"SELECT {column}, count(*) FROM records WHERE {column} IN"
+                f" ({', '.join([ph] * len(part))}) GROUP BY {column}",
+                part,
+            )
+            for value, n in cur.fetchall():
+                counted[prefix + value] = n
+    whole: list[Totals] = []
+    left: list[str] = []
+    for t in found.totals:
+        if t.key.startswith(SESSION_PREFIX):
+            mine_n = found.by_session[t.key[len(SESSION_PREFIX) :]]
+        else:
+            mine_n = found.by_trace[t.key]
+        if counted.get(t.key) == mine_n:
+            whole.append(t)
+        else:
+            left.append(t.key)
+    for start in range(0, len(whole), _CHUNK):
+        batch = whole[start : start + _CHUNK]
+        cur.execute(
+            f"DELETE FROM traces WHERE key IN ({', '.join([ph] * len(batch))})",
+            [t.key for t in batch],
+        )
+        cur.executemany(
+            f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)})"
+            f" VALUES ({', '.join([ph] * len(TRACE_COLUMNS))})",
+            [tuple(t.row().values()) for t in batch],
+        )
+    return left

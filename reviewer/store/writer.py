@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from reviewer.records import Record
 from reviewer.store.schema import RECORD_COLUMNS
+from reviewer.store.traces import RowTraces, store_whole_traces
 
 _OPTS = orjson.OPT_NON_STR_KEYS
 
@@ -83,9 +84,14 @@ class RowWriter:
         keys: list[Any],
         rejects: Sequence[tuple[Any, ...]] = (),
         batch_requests: Sequence[tuple[str, str, int, str]] = (),
+        traces: RowTraces | None = None,
+        traces_left: list[str] | None = None,
     ) -> list[bool]:
         """Write and commit; returns, for each row, whether it was new. `keys` tell rows of
-        different files or formats apart (rows with one key are counted from the row count)."""
+        different files or formats apart (rows with one key are counted from the row count).
+        With `traces` (the traces of `rows`, `traces_of_rows`), the totals of those whose
+        steps are all in `rows` are stored in the same transaction, and the keys of the
+        others whose rows were new are added to `traces_left`, to be rebuilt at the end."""
         conn = self.conn
         cur = conn.cursor()
         try:
@@ -114,6 +120,14 @@ class RowWriter:
                         "ON CONFLICT (custom_id) DO UPDATE SET path = EXCLUDED.path, line = EXCLUDED.line, body = EXCLUDED.body"
                     )
                 cur.executemany(sql, batch_requests)
+            if traces is not None and traces_left is not None and any(flags):
+                if all(flags):
+                    if not self.sqlite:
+                        for t in traces.totals:
+                            t.escape_nul()
+                    traces_left.extend(store_whole_traces(cur, self.ph, traces))
+                else:  # some were there already: which traces changed is left to the rebuild
+                    traces_left.extend(t.key for t in traces.totals)
             conn.commit()
         except BaseException:
             conn.rollback()
