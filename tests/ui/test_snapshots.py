@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from textual.widgets import ProgressBar, TextArea
+from textual.widgets import DataTable, ProgressBar, TextArea
 
 from reviewer.datasets.promote import promote
 from reviewer.evals.compare import Baseline, Case, Comparison, Side, Summary
@@ -103,6 +103,10 @@ def comparison() -> Comparison:
                       summary=summary)  # fmt: skip
 
 
+def tables(app: Any) -> list[DataTable]:
+    return list(app.screen.query(DataTable))
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_home_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, size: Any) -> None:
     reviewed(ws_engine, workspace)
@@ -110,6 +114,11 @@ def test_home_screen(snap_compare: Any, workspace: Path, ws_engine: Engine, size
 
     async def ready(pilot: Any) -> None:
         await settle(pilot)
+        # the tables size their columns on an idle refresh after their rows arrive; then repaint
+        await until(pilot, lambda: not any(t._require_update_dimensions for t in tables(app)))
+        for table in tables(app):
+            table.refresh()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
