@@ -85,8 +85,11 @@ async def test_compare_models_and_strategies(lab) -> None:
         table = lab_screen.query_one("#lab-choice", DataTable)
         assert table.display and not lab_screen.query_one("#lab-results", DataTable).display
         shown = rows(table)
-        assert [(r[0], r[1], r[2]) for r in shown] == [
-            ("gpt-4o-mini", "single", "100%"),
+        # gpt-4o-mini's single answers are its first samples' from the cache; which of three
+        # identical requests in flight was the first sample, and so got the 90-days answer or
+        # not, is the order they reached the server in: either figure is right
+        assert shown[0][:2] == ["gpt-4o-mini", "single"] and shown[0][2] in ("100%", "50%")
+        assert [(r[0], r[1], r[2]) for r in shown[1:]] == [
             ("gpt-4o", "single", "100%"),
             ("gpt-4o-mini", "samples=3", "83% (pass@1)"),
             ("gpt-4o", "samples=3", "100% (pass@1)"),
@@ -94,7 +97,7 @@ async def test_compare_models_and_strategies(lab) -> None:
         # the marks are the Pareto front of the recorded runs (latencies vary from run to run)
         front = choice_table(entries_of(engine, lab_screen.run_ids))
         assert [r[7] for r in shown] == ["★" if r.pareto else "" for r in front]
-        assert front[0].pareto  # gpt-4o-mini single: right on every case, the cheapest
+        assert front[0].pareto  # gpt-4o-mini single: the cheapest
         summary = str(lab_screen.query_one("#lab-summary", Static).render())
         assert "4 runs · ★" in summary and "Wilson" in summary
         assert "flaky: gpt-4o-mini · samples=3: i1 2/3" in summary
