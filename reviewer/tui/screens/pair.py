@@ -132,29 +132,8 @@ class PairScreen(ReviewScreen):
         grid.add_column()
         grid.add_row("choice", _choices(CHOICES[:2], review.verdict))
         grid.add_row("", _choices(CHOICES[2:], review.verdict))
-        for i, score in enumerate(self.queue.rubric):
-            marker = "▸" if i == self.score_focus else " "
-            grid.add_row(
-                plain(f"{marker}{score.name}", style="bold" if i == self.score_focus else ""),
-                self._score_cell(score, review.scores.get(score.name)),
-            )
-        themes = ", ".join(review.themes) if review.themes else "—"
-        grid.add_row("themes", plain(themes, style="yellow" if review.themes else "dim"))
-        grid.add_row(
-            "note",
-            plain(f'"{review.note}"' if review.note else "—", style="" if review.note else "dim"),
-        )
-        if review.skipped:
-            status = "skipped by you"
-        elif review.complete:
-            status = f"done · {SAID.get(review.verdict or '', review.verdict)}"
-        else:
-            status = (
-                self.item.status
-                if self.item.status != "skipped"
-                else "pending (skipped by another reviewer)"
-            )
-        grid.add_row("status", Text(status, style="green" if review.complete else "dim"))
+        self._scores_themes_note(grid)
+        self._status_row(grid, f"done · {SAID.get(review.verdict or '', review.verdict)}")
         if self.item.held_by:
             grid.add_row("held by", plain(", ".join(self.item.held_by), style="dim"))
         for other in self.others:
@@ -162,8 +141,7 @@ class PairScreen(ReviewScreen):
                 plain(other.reviewer, style="dim"),
                 plain(SAID.get(other.verdict or "", other.verdict or "—"), style="dim"),
             )
-        if self.failure:
-            grid.add_row(Text("failed", style="bold red"), plain(self.failure, style="bold red"))
+        self._failure_row(grid)
         return grid
 
 

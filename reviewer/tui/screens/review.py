@@ -577,22 +577,7 @@ class ReviewScreen(Screen[None]):
                 verdict,
             ),
         )
-        for i, score in enumerate(self.queue.rubric):
-            marker = "▸" if i == self.score_focus else " "
-            grid.add_row(
-                Text(
-                    f"{marker}{literal(score.name)}",
-                    style="bold" if i == self.score_focus else "",
-                    overflow="ellipsis",
-                ),
-                self._score_cell(score, review.scores.get(score.name)),
-            )
-        themes = ", ".join(review.themes) if review.themes else "—"
-        grid.add_row("themes", plain(themes, style="yellow" if review.themes else "dim"))
-        grid.add_row(
-            "note",
-            plain(f'"{review.note}"' if review.note else "—", style="" if review.note else "dim"),
-        )
+        self._scores_themes_note(grid)
         corrected = review.corrected
         origin = generated_origin(self.item.record)
         if origin is not None:  # a generated case: its expected answer, suggested or written
@@ -618,21 +603,12 @@ class ReviewScreen(Screen[None]):
                 "generated",
                 plain(f"{origin.get('kind')} of {origin.get('parent')}", style="bold magenta"),
             )
-        if review.skipped:
-            status = "skipped by you"
-        elif origin is not None and review.complete:
-            status = f"kept in {', '.join(self.datasets)}" if self.datasets else "dropped"
+        done = f"done · {verdict}"
+        if origin is not None:
+            done = f"kept in {', '.join(self.datasets)}" if self.datasets else "dropped"
             if not self.datasets and verdict == "pass":
-                status = "done · pass (d keeps it)"
-        elif review.complete:
-            status = f"done · {verdict}"
-        else:
-            status = (
-                self.item.status
-                if self.item.status != "skipped"
-                else "pending (skipped by another reviewer)"
-            )
-        grid.add_row("status", Text(status, style="green" if review.complete else "dim"))
+                done = "done · pass (d keeps it)"
+        self._status_row(grid, done)
         if self.datasets:
             grid.add_row("dataset", plain("in " + ", ".join(self.datasets), style="bold cyan"))
         elif origin is not None:
@@ -648,9 +624,50 @@ class ReviewScreen(Screen[None]):
                 plain(other.reviewer, style="dim"),
                 plain(f"{other.verdict or '—'} {scores}", style="dim"),
             )
+        self._failure_row(grid)
+        return grid
+
+    def _scores_themes_note(self, grid: Table) -> None:
+        """The rubric's scores (the focused one marked), the themes and the note: rows of the
+        panel beside the item, on this screen and the pair screen."""
+        assert self.item is not None
+        review = self.item.review
+        for i, score in enumerate(self.queue.rubric):
+            marker = "▸" if i == self.score_focus else " "
+            grid.add_row(
+                Text(
+                    f"{marker}{literal(score.name)}",
+                    style="bold" if i == self.score_focus else "",
+                    overflow="ellipsis",
+                ),
+                self._score_cell(score, review.scores.get(score.name)),
+            )
+        themes = ", ".join(review.themes) if review.themes else "—"
+        grid.add_row("themes", plain(themes, style="yellow" if review.themes else "dim"))
+        grid.add_row(
+            "note",
+            plain(f'"{review.note}"' if review.note else "—", style="" if review.note else "dim"),
+        )
+
+    def _status_row(self, grid: Table, done: str) -> None:
+        """The item's status: skipped by this reviewer, `done` once the review is complete, else
+        the queue's status (pending, also when another reviewer skipped it)."""
+        assert self.item is not None
+        review = self.item.review
+        if review.skipped:
+            status = "skipped by you"
+        elif review.complete:
+            status = done
+        elif self.item.status == "skipped":
+            status = "pending (skipped by another reviewer)"
+        else:
+            status = self.item.status
+        grid.add_row("status", Text(status, style="green" if review.complete else "dim"))
+
+    def _failure_row(self, grid: Table) -> None:
+        """What the last key could not save, in red."""
         if self.failure:
             grid.add_row(Text("failed", style="bold red"), plain(self.failure, style="bold red"))
-        return grid
 
     def _suggestion_rows(self, grid: Table) -> None:
         """The assistant's suggestion, marked as suggested; hidden on a blind item until the
