@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from reviewer.cli.common import EXIT_OK, EXIT_REJECTED, database, fail, find_queue, settings
+from reviewer.cli.common import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    JsonObject,
+    database,
+    fail,
+    find_queue,
+    settings,
+)
 from reviewer.cli.output import emit
 
 
@@ -28,9 +36,7 @@ def assist_cmd(
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", help="Requests at a time.")
     ] = 8,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object.")
-    ] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Pre-grade QUEUE's pending items with a judge: a suggested verdict, scores, themes, reason and confidence per item, shown on the review screen (never counted as a review). Cached: a rerun with nothing changed calls no model, a killed run resumes. Exit 1 when some items got no suggestion, 2 when the judge or its model cannot be used."""
     from reviewer.cli.progress import CountBar

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -30,6 +30,8 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
 #: What a database URL looks like, for messages about one that is not.
 URL_HINT = "sqlite:///PATH/TO/FILE.db or postgresql://USER@HOST/DATABASE"
+#: The `--json` option of a command whose result is one JSON object.
+JsonObject = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 
 class _State:

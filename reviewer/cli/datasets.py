@@ -10,6 +10,7 @@ import typer
 from reviewer.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
+    JsonObject,
     database,
     fail,
     find_queue,
@@ -22,8 +23,6 @@ datasets_app = typer.Typer(
     help="Eval datasets: list and show them (with their versions), promote reviews, import items.",
     no_args_is_help=True,
 )
-
-JSON_OBJECT = "Print the result as one JSON object."
 
 
 @datasets_app.command("list")
@@ -122,7 +121,7 @@ def datasets_promote(
         float,
         typer.Option("--split-test-share", help="Share of new items in the test split (0 to 1)."),
     ] = 0.2,
-    json_out: Annotated[bool, typer.Option("--json", help=JSON_OBJECT)] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Promote a queue's complete reviews into a dataset; a review promoted before is updated, never added twice. Exit 2 for an unknown queue."""
     from reviewer.datasets.store import DatasetError, bulk_promote
@@ -177,7 +176,7 @@ def datasets_import(
             "promptfoo-results (promptfoo eval -o results.json: one item per test case).",
         ),
     ] = "jsonl",
-    json_out: Annotated[bool, typer.Option("--json", help=JSON_OBJECT)] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Read items in the canonical dataset shape (or another tool's test cases, --format) into a dataset: new ids are added, known ids updated. Exit 1 when lines were rejected (the others are imported), 2 for a missing file or an unknown format."""
     from reviewer.datasets.store import DatasetError, import_items
@@ -242,7 +241,7 @@ def datasets_generate(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds per model request (each attempt).")
     ] = 120.0,
-    json_out: Annotated[bool, typer.Option("--json", help=JSON_OBJECT)] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """A model writes N new inputs like a case (--from) or like the cases of a failure theme (--theme), keeping their intent and suggesting an expected answer; duplicates of each other and of the dataset are dropped; the rest land in the triage queue generated-NAME (queues/generated-NAME.yaml, written when missing), where a reviewer keeps (d) or drops (x) each: nothing enters the dataset before that. Cached: a rerun calls no model, a killed run resumes. Exit 1 when a request failed, 2 for an unusable call (unknown dataset, item or theme, a bad option, no model configured)."""
     import sys

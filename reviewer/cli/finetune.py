@@ -13,6 +13,7 @@ from reviewer.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    JsonObject,
     database,
     fail,
     reviewer_name,
@@ -24,8 +25,6 @@ finetune_app = typer.Typer(
     help="Fine-tune a model on a dataset (OpenAI's fine-tuning API) and follow the job.",
     no_args_is_help=True,
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
 
 def _shown(text: str) -> str:
@@ -108,7 +107,7 @@ def start_cmd(
             "--again", help="Start another job even when the same one was already started."
         ),
     ] = False,
-    json_out: JsonOption = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Upload the dataset's split as a fine-tuning file (openai-chat lines for sft, openai-dpo pairs for dpo) and start a job on OpenAI's fine-tuning API. The same file is uploaded once; the same start again shows the job already started; a start cut off after its upload is finished by running it again. Exit 2 when it cannot start (a provider without fine-tuning, no API key, fewer than 10 usable examples), 1 when the API refused."""
     from reviewer.datasets.items import DatasetError
@@ -183,7 +182,7 @@ def status_cmd(
         bool,
         typer.Option("--refresh", help="Without JOB: retrieve every job that has not ended."),
     ] = False,
-    json_out: JsonOption = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Without JOB: the recorded jobs (as last retrieved; --refresh retrieves the running ones). With JOB: retrieve it, record its status, trained tokens, error and tuned model, and, once it succeeded, print the eval that compares the tuned model with its base on the held-out split. --wait polls until it ends (ctrl+c stops the waiting, not the job). Exit 1 when the job failed or was cancelled."""
     from reviewer.evals.finetune import FinetuneError, eval_command, last_prompt
@@ -269,7 +268,7 @@ def _list(opened: Any, refresh_all: bool, json_out: bool) -> None:
 @finetune_app.command("cancel")
 def cancel_cmd(
     job: Annotated[str, typer.Argument(help="The job id (ftjob-...).")],
-    json_out: JsonOption = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Ask the provider to cancel a job that has not ended, and record what it says."""
     from reviewer.evals.finetune import FinetuneError, cancel

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from reviewer.cli.common import EXIT_OK, EXIT_REJECTED, database, fail, settings
+from reviewer.cli.common import EXIT_OK, EXIT_REJECTED, JsonObject, database, fail, settings
 from reviewer.cli.output import emit
 
 judges_app = typer.Typer(
@@ -21,9 +21,7 @@ def judges_send(
     queue: Annotated[
         str, typer.Option("--queue", "-q", help="The review queue (made when missing).")
     ],
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object.")
-    ] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Send an eval run's outputs to a review queue (queues/QUEUE.yaml is written unless it exists), to check the automatic grades. Exit 1 when the queue's filter leaves some out, 2 for an unknown run or a bad queue."""
     from reviewer.evals.judges_check import JudgeCheckError, send_to_queue
@@ -66,9 +64,7 @@ def judges_pairwise(
     reviews_per_item: Annotated[
         int, typer.Option("--reviews-per-item", help="Reviewers per pair (a new queue).")
     ] = 1,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object.")
-    ] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Humans judge two eval runs side by side: each case both runs answered becomes a pair whose two answers are shown as left and right in a seeded random order (queues/QUEUE.yaml, unit: pair, is written unless it exists). Running it again adds nothing. Exit 2 for an unknown run or a queue in the way."""
     from reviewer.evals.pairwise import PairwiseError, make_pairwise_queue
@@ -169,9 +165,7 @@ def judges_calibrate(
     save: Annotated[
         bool, typer.Option("--save", help="Save the calibrated judge as a new version.")
     ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object.")
-    ] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Improve a judge from the human reviews: few-shot examples chosen from its disagreements on part of the reviewed items, kept when they raise its agreement there; reported against the original on held-out items (kappa before -> after). Saved only with --save."""
     from reviewer.cli.common import find_queue, reviewer_name

@@ -9,6 +9,7 @@ import typer
 from reviewer.cli.common import (
     EXIT_OK,
     EXIT_REJECTED,
+    JsonObject,
     database,
     find_queue,
     queue_files,
@@ -25,9 +26,7 @@ queues_app = typer.Typer(
 
 @queues_app.command("sync")
 def queues_sync(
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the result as one JSON object.")
-    ] = False,
+    json_out: JsonObject = False,
 ) -> None:
     """Bring queue membership up to date with the queue files and the records. Each queue is synced on its own: exit 1 when a queue file is bad or a queue's sync failed (the others are synced)."""
     from reviewer.review.sync import sync_queues

@@ -92,3 +92,20 @@ def test_the_traces_are_those_a_rebuild_gives_however_the_file_is_split(
 def test_the_traces_are_those_a_rebuild_gives_on_postgres(pg_engine, tmp_path, monkeypatch):
     monkeypatch.setattr("reviewer.ingest.pipeline.PARALLEL_CHUNK", 50)
     check_traces(pg_engine, tmp_path, 2)
+
+
+def test_the_traces_table_declares_the_totals_columns_in_their_order() -> None:
+    """The SQLModel table and the `Totals` dataclass name the same columns (the table must
+    declare its own; the writer and the readers go by `TRACE_COLUMNS`)."""
+    from reviewer.store.schema import TraceRow
+    from reviewer.store.traces import TRACE_COLUMNS, Totals
+
+    table = TraceRow.__table__  # type: ignore[attr-defined]
+    assert tuple(c.name for c in table.columns) == TRACE_COLUMNS
+    assert [c.name for c in table.primary_key.columns] == ["key"]
+    # the defaults a fresh trace row starts from are the dataclass's
+    fresh = Totals(key="t").row()
+    declared = {c.name: c.default.arg if c.default is not None else None for c in table.columns}
+    assert {k: v for k, v in fresh.items() if k != "key"} == {
+        k: v for k, v in declared.items() if k != "key"
+    }
