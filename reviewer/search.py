@@ -15,9 +15,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, text
 
+from reviewer.records import PAIR_FORMAT
+
 #: The fields a query may be scoped to (`output:refund`), each a column of the index.
 FIELDS = ("system", "user", "other", "output")
-_FTS_LAYOUT = "2"  # the index's columns; an index of another layout is built again
+_FTS_LAYOUT = "3"  # the index's columns and rows; an index of another layout is built again
 _FTS_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5("
     + ", ".join(FIELDS)
@@ -41,6 +43,9 @@ _COLUMNS_SQL = ", ".join(
     ]
 )
 _BATCH = 50_000
+#: A blinded pair (two runs' answers, `reviewer judges pairwise`) is no logged call and its id
+#: names the runs: search never lists it.
+_NOT_PAIR = f"COALESCE(r.source_format, '') <> '{PAIR_FORMAT}'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +127,7 @@ def ensure_search_index(engine: Engine) -> int:
             conn.execute(
                 text(
                     f"INSERT INTO records_fts (rowid, {columns}) SELECT r.rowid, {_COLUMNS_SQL}"
-                    " FROM records r WHERE r.rowid > :a AND r.rowid <= :b"
+                    f" FROM records r WHERE r.rowid > :a AND r.rowid <= :b AND {_NOT_PAIR}"
                 ),
                 {"a": last, "b": upto},
             )
@@ -190,7 +195,7 @@ def search(engine: Engine, query: str, limit: int = 50) -> list[SearchHit]:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             match = fts_query(parsed)
-            where = list(model_tests)
+            where = [*model_tests, _NOT_PAIR]
             if match:
                 params["q"] = match
                 if model_tests:  # filter the matches by model, then take the newest
@@ -210,7 +215,7 @@ def search(engine: Engine, query: str, limit: int = 50) -> list[SearchHit]:
                 params,
             ).all()
         else:
-            where = [test.replace("LIKE", "ILIKE") for test in model_tests]
+            where = [test.replace("LIKE", "ILIKE") for test in model_tests] + [_NOT_PAIR]
             for i, term in enumerate(parsed.terms):
                 params[f"t{i}"] = _like(term.text)
                 if term.field is None:

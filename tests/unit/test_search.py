@@ -121,3 +121,20 @@ def test_an_index_of_the_older_layout_is_built_again(engine, tmp_path):
         conn.execute(text("INSERT INTO meta (key, value) VALUES ('fts_rowid', '999')"))
     records(engine, tmp_path)
     assert ids(search(engine, "output:gift")) == ["chatcmpl-s2", "chatcmpl-s1"]
+
+
+def test_blinded_pairs_are_never_hits(any_engine, tmp_path):
+    """A pairwise queue's records copy a case's input and two runs' answers under an id that
+    names the runs: search leaves them out, the logged calls it holds are still found."""
+    from reviewer.evals.pairwise import make_pairwise_queue
+    from tests.pairwise_runs import make_runs
+
+    records(any_engine, tmp_path)
+    run_a, run_b = make_runs(any_engine, tmp_path, 3)
+    (tmp_path / "ws" / "queues").mkdir(parents=True)
+    made = make_pairwise_queue(any_engine, tmp_path / "ws", run_a, run_b, "ab")
+    assert made.new_pairs == 3
+    ensure_search_index(any_engine)  # what `/` does before it searches
+    assert search(any_engine, "question") == []
+    assert search(any_engine, "answer") == []
+    assert ids(search(any_engine, "gift")) == ["chatcmpl-s2", "chatcmpl-s1", "chatcmpl-s0"]
