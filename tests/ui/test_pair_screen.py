@@ -237,6 +237,13 @@ async def test_help_lists_the_pair_keys(tmp_path):
         shown = screen_text(app)
         for text in ("pair.left", "pair.right", "pair.tie", "pair.both_bad", "left better, right"):
             assert text in shown
+        # the review keys that are off on a pair are not offered
+        # (the remapping hint below the keys names review.pass: and review.fail: as examples)
+        off_keys = ("pass", "fail", "promote", "accept", "stats")
+        for off in (f"review.{key}" for key in off_keys):
+            assert not re.search(re.escape(off) + r"\b(?!:)", shown), off
+        for kept in ("review.undo", "review.note", "review.skip", "review.themes"):
+            assert kept in shown
     engine.dispose()
 
 

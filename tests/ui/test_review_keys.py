@@ -388,6 +388,10 @@ async def test_help_palette_and_fold(workspace, ws_engine):
         screen = await open_queue(pilot)
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
+        shown = screen_text(app)
+        assert "review.pass" in shown and "review.promote" in shown
+        # d keeps (and x drops) only in a triage queue of generated cases
+        assert "review.keep" not in shown and "review.drop" not in shown
         await press(pilot, "escape")
         assert app.screen is screen
         await press(pilot, "ctrl+p")

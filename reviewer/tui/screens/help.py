@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual.actions import parse
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -29,6 +30,15 @@ EXTRA_HELP = {
     ],
     "ThemePicker": [("↑ ↓", "move")],
 }
+
+
+def offered(screen: Screen[object], binding: Binding) -> bool:
+    """Whether `screen` offers the binding's action: a key the screen turns off (its
+    `check_action` says False, as the pair screen does for pass and fail) is not listed."""
+    namespace, action, parameters = parse(binding.action)
+    if namespace:  # the app's or another node's action: not the screen's to turn off
+        return True
+    return screen.check_action(action, parameters) is not False
 
 
 def key_display(binding: Binding) -> str:
@@ -83,7 +93,10 @@ class HelpScreen(ModalScreen[None]):
                 if c.__module__.startswith("reviewer.") and "BINDINGS" in c.__dict__
             ]
             screen_bindings = [
-                b for c in classes for b in c.__dict__["BINDINGS"] if isinstance(b, Binding)
+                b
+                for c in classes
+                for b in c.__dict__["BINDINGS"]
+                if isinstance(b, Binding) and offered(self.beneath, b)
             ]
             extra = next(
                 (EXTRA_HELP[c.__name__] for c in reversed(classes) if c.__name__ in EXTRA_HELP), []
