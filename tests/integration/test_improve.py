@@ -5,6 +5,10 @@ train cases and the held-out test cases confirm it, or (with cases the sentence 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from reviewer.evals.compare import latest_run
 from reviewer.evals.improve import ImproveReport, improve_sync, split_cases
 from reviewer.evals.optimize import OptimizeError
 from reviewer.store.db import open_engine, sqlite_url
+from tests.conftest import REPO
 from tests.fake_llm import FIX_SENTENCE, FakeLLM, SentenceWorld, is_proposal_request, proposing
 
 PROMPT = """\
@@ -181,6 +186,50 @@ def test_the_budget_stops_the_search(
     assert report.stop == "budget reached"
     assert report.cost_usd == pytest.approx(sum(costs[:3]))
     assert report.test_before is not None  # the held-out check still ran
+
+
+def test_a_killed_search_resumes_asking_only_what_is_missing(
+    engine: Engine, ws: Path, server: FakeLLM, tmp_path: Path
+) -> None:
+    # the whole search, in a fresh database: how many requests it makes
+    other = open_engine(sqlite_url(tmp_path / "other.db"))
+    try:
+        load_cases(other, tmp_path)
+        whole = improve_sync(other, ws, "support", "cases", rounds=1, candidates=2)
+    finally:
+        other.dispose()
+    assert whole.requests == server.count and whole.verdict == "improved"
+    # killed (-9) once round 0's 9 train answers and the first proposal are in: the next hangs
+    server.reset()
+    server.answer_first(10)
+    command = [
+        sys.executable, "-c", "from reviewer.cli import main; main()", "--workspace", str(ws),
+        "prompts", "improve", "support", "--dataset", "cases", "--rounds", "1",
+        "--candidates", "2",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while server.count < 11:  # the eleventh is sent once the tenth answer is kept
+            assert time.monotonic() < deadline
+            assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()
+    assert len(proposals(server)) in (1, 2)  # the hanging eleventh may be the second proposal
+    assert (ws / "prompts" / "support.yaml").read_text() == PROMPT
+    # started again: only the requests that were never answered are made
+    server.reset()
+    resumed = run(engine, ws, rounds=1, candidates=2)
+    assert server.count == resumed.requests == whole.requests - 10
+    assert (resumed.verdict, resumed.fixed, resumed.regressed, resumed.winner) == (
+        whole.verdict, whole.fixed, whole.regressed, whole.winner,
+    )  # fmt: skip
+    assert [(r.train.passed, r.train.graded) for r in resumed.rounds] == [
+        (r.train.passed, r.train.graded) for r in whole.rounds
+    ]
 
 
 def test_save_writes_a_new_version(engine: Engine, ws: Path, server: FakeLLM) -> None:
