@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,23 @@ REPO = Path(__file__).resolve().parent.parent
 REAL_LOGS = Path(__file__).resolve().parent / "fixtures" / "real_logs"
 SAMPLE_LOGS = REPO / "sample_logs"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def kill_when(args: list[str], ready: Callable[[], bool], timeout: float = 120.0) -> None:
+    """`reviewer ARGS` in a process of its own (this process's environment, the repository on
+    its path), killed with SIGKILL as soon as `ready()` holds; it must still be running then."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", "from reviewer.cli import main; main()", *args]
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert time.monotonic() < deadline, f"not ready after {timeout} s"
+            assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()
 
 
 @pytest.fixture(autouse=True)

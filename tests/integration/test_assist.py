@@ -19,7 +19,7 @@ from reviewer.cli import app
 from reviewer.review.queues import load_queues
 from reviewer.review.sync import sync_queues
 from reviewer.store.db import open_engine, sqlite_url
-from tests.conftest import REPO, SAMPLE_LOGS, run_import
+from tests.conftest import REPO, SAMPLE_LOGS, kill_when, run_import
 from tests.fake_llm import FakeLLM
 
 
@@ -210,28 +210,14 @@ def test_an_eval_grader_names_the_judge_file_and_the_summary_its_agreement(ws, m
 
 
 def test_a_killed_assist_run_started_again_asks_only_what_is_missing(ws, monkeypatch):
-    import os
-    import subprocess
-    import sys
-    import time
-
     with FakeLLM(responder=graded_answer) as fake:
         fake.answer_first(5)  # five answers, then the server hangs: the run is killed there
-        env = {**os.environ, "OPENAI_BASE_URL": fake.openai_url, "PYTHONPATH": str(REPO)}
-        command = [
-            sys.executable, "-c", "from reviewer.cli import main; main()",
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+        args = [
             "--workspace", str(ws), "assist", "thumbs-down", "--limit", "12", "--concurrency", "2",
         ]  # fmt: skip
-        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 120
-            while len(suggestions(ws)) < 5:  # each suggestion is committed as it arrives
-                assert time.monotonic() < deadline
-                assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
-                time.sleep(0.05)
-        finally:
-            child.kill()
-            child.wait()
+        # each suggestion is committed as it arrives
+        kill_when(args, lambda: len(suggestions(ws)) >= 5)
         first = {r["queue_item_id"] for r in suggestions(ws)}
         assert len(first) == 5
         fake.reset()

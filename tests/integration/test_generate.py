@@ -7,11 +7,7 @@ with no model configured it says how to configure one."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +22,7 @@ from reviewer.datasets.promote import PromotingSession
 from reviewer.datasets.store import dataset_items, import_items
 from reviewer.review.queues import load_queue_file
 from reviewer.store.db import open_engine, sqlite_url
-from tests.conftest import REPO, SAMPLE_LOGS, run_import
+from tests.conftest import REPO, SAMPLE_LOGS, kill_when, run_import
 from tests.fake_llm import FakeLLM, generated_cases
 from tests.unit.test_generate import CASES
 
@@ -283,21 +279,13 @@ def test_a_failed_request_is_said_and_exits_1(ws, monkeypatch):
 def test_a_killed_run_started_again_asks_only_what_is_missing(ws, monkeypatch):
     with FakeLLM(responder=generated_cases) as fake:
         fake.answer_first(1)  # the first request is answered, the second hangs: killed there
-        env = {**os.environ, "OPENAI_BASE_URL": fake.openai_url, "PYTHONPATH": str(REPO)}
-        command = [
-            sys.executable, "-c", "from reviewer.cli import main; main()", "--workspace", str(ws),
-            "datasets", "generate", "support-regressions", "--from", "c1", "--n", "25",
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)
+        args = [
+            "--workspace", str(ws), "datasets", "generate", "support-regressions",
+            "--from", "c1", "--n", "25",
         ]  # fmt: skip
-        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 120
-            while fake.count < 2:  # the second request is sent once the first answer is cached
-                assert time.monotonic() < deadline
-                assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
-                time.sleep(0.05)
-        finally:
-            child.kill()
-            child.wait()
+        # the second request is sent once the first answer is cached
+        kill_when(args, lambda: fake.count >= 2)
         assert generated(ws) == []  # the cases are written at the end
         fake.reset()
         monkeypatch.setenv("OPENAI_BASE_URL", fake.openai_url)

@@ -5,10 +5,6 @@ train cases and the held-out test cases confirm it, or (with cases the sentence 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +19,7 @@ from reviewer.evals.compare import latest_run
 from reviewer.evals.improve import ImproveReport, improve_sync, split_cases
 from reviewer.evals.optimize import OptimizeError
 from reviewer.store.db import open_engine, sqlite_url
-from tests.conftest import REPO
+from tests.conftest import kill_when
 from tests.fake_llm import FIX_SENTENCE, FakeLLM, SentenceWorld, is_proposal_request, proposing
 
 PROMPT = """\
@@ -202,22 +198,11 @@ def test_a_killed_search_resumes_asking_only_what_is_missing(
     # killed (-9) once round 0's 9 train answers and the first proposal are in: the next hangs
     server.reset()
     server.answer_first(10)
-    command = [
-        sys.executable, "-c", "from reviewer.cli import main; main()", "--workspace", str(ws),
-        "prompts", "improve", "support", "--dataset", "cases", "--rounds", "1",
-        "--candidates", "2",
+    args = [
+        "--workspace", str(ws), "prompts", "improve", "support", "--dataset", "cases",
+        "--rounds", "1", "--candidates", "2",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while server.count < 11:  # the eleventh is sent once the tenth answer is kept
-            assert time.monotonic() < deadline
-            assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
-            time.sleep(0.05)
-    finally:
-        child.kill()
-        child.wait()
+    kill_when(args, lambda: server.count >= 11)  # the 11th is sent once the 10th answer is kept
     assert len(proposals(server)) in (1, 2)  # the hanging eleventh may be the second proposal
     assert (ws / "prompts" / "support.yaml").read_text() == PROMPT
     # started again: only the requests that were never answered are made
