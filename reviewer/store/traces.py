@@ -360,6 +360,17 @@ def store_whole_traces(cur: Any, ph: str, found: RowTraces) -> list[str]:
         ("session_id", found.by_session, SESSION_PREFIX),
     ):
         values = list(mine)
+        if ph == "%s":
+            # PostgreSQL: one index lookup a key. An IN list of a chunk's keys is planned as a
+            # scan of the whole table while it has no statistics yet (a first import), which
+            # made each chunk slower than the last.
+            cur.execute(
+                f"SELECT k.v, (SELECT count(*) FROM records r WHERE r.{column} = k.v)"
+                " FROM unnest(%s::text[]) AS k(v)",
+                [values],
+            )
+            counted.update((prefix + value, n) for value, n in cur.fetchall() if n)
+            continue
         for start in range(0, len(values), _CHUNK):
             part = values[start : start + _CHUNK]
             cur.execute(
