@@ -267,3 +267,19 @@ async def test_the_app_statistics_give_the_win_rate(tmp_path):
         assert "win rate of A over B 75.0% (95% interval" in shown
         assert "2 reviews of 2 pairs: A better 1, B better 0, tie 1, both bad 0" in shown
     engine.dispose()
+
+
+async def test_o_does_nothing_on_a_pair(tmp_path):
+    """The answers are shown whole: the review screen's unfold key is off there (it was a
+    crash: the pair screen has no conversation pane)."""
+    ws, engine = pair_workspace(tmp_path, 1)
+    app = make_app(engine, ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_pairs(pilot)
+        await press(pilot, "o")
+        assert app.screen is screen and app.is_running
+        await press(pilot, "question_mark")
+        shown = screen_text(app)
+        assert "review.fold" not in shown
+        assert "left_square_bracket" not in shown and "equals_sign" not in shown  # as typed
+    engine.dispose()

@@ -8,6 +8,7 @@ from textual.actions import parse
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import format_key
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
 
@@ -42,9 +43,8 @@ def offered(screen: Screen[object], binding: Binding) -> bool:
 
 
 def key_display(binding: Binding) -> str:
-    return ", ".join(
-        k.replace("question_mark", "?").replace("slash", "/") for k in binding.key.split(",")
-    )
+    """The binding's keys as they are typed (`[`, `=`, `?`, `pgdn`), not their names."""
+    return ", ".join(format_key(k.strip()) for k in binding.key.split(","))
 
 
 def bindings_table(title: str, bindings: list[Binding], extra: list[tuple[str, str]]) -> Table:

@@ -44,6 +44,7 @@ SAID = {"left": "left better", "right": "right better", "tie": "tie", "both-bad"
 OFF = {
     "accept", "correct", "promote", "promote_other", "keep", "drop", "generate", "prompt_lab",
     "stats",  # the win rate so far would tell which side an answer came from
+    "fold",  # the answers are shown whole
 }  # fmt: skip
 
 
