@@ -108,6 +108,8 @@ class ImproveReport:
     eval_calls: int = 0  # model calls of the evals made now
     optimizer_cost_usd: float = 0.0
     eval_cost_usd: float = 0.0
+    #: models some of whose calls have no price (prices.yaml): not in the costs or the budget
+    unpriced: list[str] = field(default_factory=list)
     budget_usd: float | None = None
     stop: str = "rounds done"
     verdict: str = "no change"
@@ -280,6 +282,8 @@ async def improve(
             )  # fmt: skip
             report.optimizer_calls += proposal.requests
             report.optimizer_cost_usd += proposal.spend_usd or 0.0
+            if proposal.spend_usd is None and proposal.model not in report.unpriced:
+                report.unpriced.append(proposal.model)
             candidate = Candidate(number, k, proposal.rationale, problem=proposal.problem,
                                   cost_usd=proposal.spend_usd or 0.0)  # fmt: skip
             this.candidates.append(candidate)
@@ -367,7 +371,13 @@ def summary_lines(report: ImproveReport) -> list[str]:
         "fixed: " + (", ".join(report.fixed) or "none"),
         "regressed: " + (", ".join(report.regressed) or "none"),
         f"cost: ${report.cost_usd:.4f} (optimizer ${report.optimizer_cost_usd:.4f}, evals"
-        f" ${report.eval_cost_usd:.4f}); {report.requests} new calls now",
+        f" ${report.eval_cost_usd:.4f}); {report.requests} new calls now"
+        + (
+            f"; no price for {', '.join(report.unpriced)} (add it to prices.yaml):"
+            " its calls are not counted"
+            if report.unpriced
+            else ""
+        ),
         f"verdict: {report.verdict}",
         f"stopped: {report.stop}"
         + (f" (budget ${report.budget_usd:g})" if report.budget_usd is not None else ""),

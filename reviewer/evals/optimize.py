@@ -303,12 +303,14 @@ def unified_diff(before: str, after: str) -> str:
     return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
 
 
-def _cost(workspace: Path | None, optimizer: Optimizer, tokens_in: int, tokens_out: int) -> float:
+def _cost(
+    workspace: Path | None, optimizer: Optimizer, tokens_in: int, tokens_out: int
+) -> float | None:
+    """USD for the optimizer's tokens; None when its model has no price."""
     from reviewer.evals.prices import PriceTable
 
-    cost = PriceTable.load(workspace).cost(optimizer.provider, optimizer.model, tokens_in,
+    return PriceTable.load(workspace).cost(optimizer.provider, optimizer.model, tokens_in,
                                            tokens_out)  # fmt: skip
-    return cost or 0.0
 
 
 async def propose(

@@ -217,6 +217,22 @@ def test_a_killed_search_resumes_asking_only_what_is_missing(
     ]
 
 
+def test_an_optimizer_without_a_price_is_said_not_counted_as_free(
+    engine: Engine, ws: Path, server: FakeLLM
+) -> None:
+    from reviewer.evals.improve import summary_lines
+
+    (ws / "prices.yaml").write_text("gpt-4o-mini: {input: 0.15, output: 0.6}\n")
+    report = run(engine, ws, rounds=1, candidates=1)
+    assert report.optimizer_calls == 1 and report.unpriced == ["openai:optimizer-1"]
+    assert report.optimizer_cost_usd == 0 and report.eval_cost_usd > 0
+    [cost] = [line for line in summary_lines(report) if line.startswith("cost:")]
+    assert cost.endswith(
+        "; no price for openai:optimizer-1 (add it to prices.yaml): its calls are not counted"
+    )
+    assert report.to_dict()["unpriced"] == ["openai:optimizer-1"]
+
+
 def test_save_writes_a_new_version(engine: Engine, ws: Path, server: FakeLLM) -> None:
     from reviewer.evals.versions import history
 

@@ -842,13 +842,14 @@ class PromptLabScreen(Screen[None]):
 
     @on(Proposed)
     def _proposed(self, message: Proposed) -> None:
+        from reviewer.evals.compare import format_cost
         from reviewer.tui.screens.proposal import ProposalScreen
 
         proposal = message.proposal
         if proposal is None:
             self.notify(literal(message.problem or "no proposal"), severity="warning", markup=False)
             return
-        cost = "from the cache" if proposal.cached else f"cost ${proposal.cost_usd or 0:.4f}"
+        cost = "from the cache" if proposal.cached else f"cost {format_cost(proposal.cost_usd)}"
         self.notify(f"fix suggested ({cost})", markup=False)
 
         def answered(accepted: bool | None) -> None:

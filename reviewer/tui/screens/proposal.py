@@ -95,8 +95,10 @@ class ProposalScreen(ModalScreen[bool]):
         self.theme = theme
 
     def compose(self) -> ComposeResult:
+        from reviewer.evals.compare import format_cost
+
         p = self.proposal
-        cost = "cached, no cost" if p.cached else f"${p.cost_usd or 0:.4f}"
+        cost = "cached, no cost" if p.cached else format_cost(p.cost_usd)
         target = f" with theme {self.theme}" if self.theme else ""
         head = f"Suggested fix by {p.model} · {len(p.cases)} failing case(s){target} · {cost}"
         with Vertical(classes="dialog proposal"):
