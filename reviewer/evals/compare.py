@@ -241,6 +241,7 @@ class Comparison:
     cases: list[Case]
     summary: Summary
     split: str | None = None  # the run used only this split's items
+    prompt_hash: str = ""  # of the prompt text the run used
 
     @property
     def graders_changed(self) -> bool:
@@ -553,9 +554,12 @@ def previous_run(engine: Engine, run_id: int) -> int | None:
     return int(chosen.id) if chosen is not None else None
 
 
-def latest_run(engine: Engine, prompt_name: str, dataset: str | None = None) -> int | None:
-    """The prompt's latest finished run (on `dataset` when given), or None. Runs on cases an
-    optimizer chose (`reviewer prompts improve`: its train and test parts) are not among them."""
+def latest_run(
+    engine: Engine, prompt_name: str, dataset: str | None = None, prompt_hash: str | None = None
+) -> int | None:
+    """The prompt's latest finished run (on `dataset`, of the text whose hash is `prompt_hash`,
+    when given), or None. Runs on cases an optimizer chose (`reviewer prompts improve`: its
+    train and test parts) are not among them."""
     query = select(RUNS.c.id).where(
         RUNS.c.prompt_name == prompt_name,
         RUNS.c.status == FINISHED,
@@ -563,6 +567,8 @@ def latest_run(engine: Engine, prompt_name: str, dataset: str | None = None) -> 
     )
     if dataset is not None:
         query = query.where(RUNS.c.dataset_name == dataset)
+    if prompt_hash is not None:
+        query = query.where(RUNS.c.prompt_hash == prompt_hash)
     with engine.connect() as conn:
         found = conn.execute(query.order_by(RUNS.c.id.desc()).limit(1)).scalar()
     return int(found) if found is not None else None
@@ -723,6 +729,7 @@ def compare(engine: Engine, run_id: int, baseline: Baseline | None = None) -> Co
         cases=cases,
         summary=summary,
         split=run.split,
+        prompt_hash=run.prompt_hash,
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from textual.widgets import Label, OptionList, Static, TextArea
 
 from reviewer.tui.screens.lab import PromptLabScreen
@@ -129,3 +129,35 @@ async def test_plain_notices(lab):
         await press(pilot, "ctrl+r", "ctrl+n")
         assert said[-1] == "no failing cases in the last run: nothing to fix"
     assert asked(fake) == []
+
+
+async def test_reopened_the_lab_shows_the_last_run_of_the_text_in_the_editor(lab):
+    """A fix accepted and run, then discarded: reopened, the lab shows the run of the file's
+    text (and a fix can be asked from its failures), not the discarded draft's."""
+    ws, engine, fake = lab
+    app = make_app(engine, ws, sync_on_start=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_and_run(pilot, app, ws)
+        await press(pilot, "ctrl+n", "enter", "a", "ctrl+r")
+        await settle(pilot)
+        await press(pilot, "escape", "d")  # leave, discarding the draft and its run
+        assert not isinstance(app.screen, PromptLabScreen)
+        app.open_lab(ws / "prompts" / "support.yaml")
+        await settle(pilot)
+        lab_screen = app.screen
+        assert isinstance(lab_screen, PromptLabScreen)
+        summary = str(lab_screen.query_one("#lab-summary", Static).render())
+        assert summary.startswith("last run 1 on returns v1") and "pass rate 40%" in summary
+        await press(pilot, "ctrl+n")
+        assert isinstance(app.screen, ThemePicker)  # the file's failures, three of them
+        await press(pilot, "escape")
+
+        # only a run of another text: shown, and said to be of another text
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM eval_results WHERE run_id = 1"))
+            conn.execute(text("DELETE FROM eval_runs WHERE id = 1"))
+        await press(pilot, "escape")
+        app.open_lab(ws / "prompts" / "support.yaml")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#lab-summary", Static).render())
+        assert summary.startswith("last run 2 on returns v1 (gpt-4o-mini), of another text")

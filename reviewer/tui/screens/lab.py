@@ -173,9 +173,11 @@ class PromptLabScreen(Screen[None]):
 
     @dataclass
     class LastRunRead(Message):
-        """The prompt's last run, compared with its baseline (read when the lab opens)."""
+        """The prompt's last run, compared with its baseline (read when the lab opens), and the
+        hash of the editor's text then."""
 
         comparison: Any
+        text_hash: str
 
     @dataclass
     class ChoiceRead(Message):
@@ -289,7 +291,10 @@ class PromptLabScreen(Screen[None]):
         choice.display = False
         self._load_datasets()
         prompt = self._validate()
-        self._load_last_run(prompt.name if prompt is not None else self.prompt_path.stem)
+        self._load_last_run(
+            prompt.name if prompt is not None else self.prompt_path.stem,
+            self.query_one("#lab-editor", TextArea).text,
+        )
         editor = self.query_one("#lab-editor", TextArea)
         where = self.session.cursor or prompt_start(editor.text)
         editor.move_cursor(where, center=True)
@@ -315,13 +320,18 @@ class PromptLabScreen(Screen[None]):
             select.value = self._datasets[0]
 
     @work(thread=True, exit_on_error=False, group="lab-last-run")
-    def _load_last_run(self, name: str) -> None:
+    def _load_last_run(self, name: str, text: str) -> None:
+        """The last run of the text in the editor; else the prompt's last run (of another text:
+        a draft discarded since, an earlier version), said so above the results."""
         from reviewer.evals.compare import compare, latest_run
+        from reviewer.evals.prompts import prompt_hash
 
         engine = self.app.ctx.engine
-        run_id = latest_run(engine, name, self.dataset)
+        run_id = latest_run(engine, name, self.dataset, prompt_hash(text))
+        if run_id is None:
+            run_id = latest_run(engine, name, self.dataset)
         if run_id is not None:
-            self.post_message(self.LastRunRead(compare(engine, run_id)))
+            self.post_message(self.LastRunRead(compare(engine, run_id), prompt_hash(text)))
 
     @on(LastRunRead)
     def _last_run_read(self, message: LastRunRead) -> None:
@@ -336,6 +346,11 @@ class PromptLabScreen(Screen[None]):
             if c.dataset in self._datasets:
                 self.query_one("#lab-dataset", Select).value = c.dataset
         head = f"last run {c.run_id} on {c.dataset} v{c.dataset_version} ({c.model}):"
+        if c.prompt_hash != message.text_hash:
+            head = (
+                f"last run {c.run_id} on {c.dataset} v{c.dataset_version} ({c.model}), of another"
+                " text of this prompt (ctrl+r runs the one in the editor):"
+            )
         shown = "\n".join([head, format_summary(c.summary), *_flaky_lines(c)])
         self.query_one("#lab-summary", Static).update(Text(literal(shown), style="bold"))
         self._fill_results()
