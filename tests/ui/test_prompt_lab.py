@@ -330,3 +330,29 @@ async def test_unreadable_judge_answers_are_counted_once_in_the_summary(lab):
         summary = str(lab_screen(app).query_one("#lab-summary", Static).render())
         assert summary.count("judge answers unreadable: 3") == 1
         assert summary.count("unreadable") == 1
+
+
+async def test_the_editor_opens_with_the_system_prompt_on_screen_and_no_bar_before_a_run(lab):
+    """A prompt file with a long comment first, in a small terminal: the line the cursor is on
+    (the system prompt's text) is scrolled into view; the progress bar shows once a run starts."""
+    from textual.widgets import ProgressBar
+
+    ws, engine, fake = lab
+    path = ws / "prompts" / "support.yaml"
+    header = "".join(f"# a comment line about this prompt, number {i}\n" for i in range(30))
+    path.write_text(header + PROMPT.replace("system: You", "system: |\n  You"))
+    app = make_app(engine, ws, sync_on_start=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.open_lab(path, "returns")
+        await settle(pilot)
+        screen = lab_screen(app)
+        editor = screen.query_one("#lab-editor", TextArea)
+        assert editor.cursor_location == (35, 2)  # the text under `system: |`
+        top = editor.scroll_offset.y
+        assert top > 0 and top <= 35 < top + editor.scrollable_content_region.height
+        bar = screen.query_one("#lab-progress", ProgressBar)
+        assert not bar.display
+        await press(pilot, "ctrl+r")
+        await settle(pilot)
+        assert bar.display and bar.percentage == 1

@@ -60,7 +60,8 @@ async def test_prompt_lab_change_column_at_100x30(workspace: Path, ws_engine: En
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, PromptLabScreen)
-        screen.post_message(PromptLabScreen.LastRunRead(comparison()))
+        run = comparison()  # a run of the text in the editor
+        screen.post_message(PromptLabScreen.LastRunRead(run, run.prompt_hash))
         await settle(pilot)
         table = screen.query_one("#lab-results", DataTable)
         assert table.row_count == 4

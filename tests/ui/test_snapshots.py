@@ -155,8 +155,11 @@ def test_prompt_lab(snap_compare: Any, workspace: Path, ws_engine: Engine, size:
         assert isinstance(screen, PromptLabScreen)
         # the same picture every time: no blinking cursor, no moving bar (as after a run)
         screen.query_one("#lab-editor", TextArea).cursor_blink = False
-        screen.query_one("#lab-progress", ProgressBar).update(total=4, progress=4)
-        screen.post_message(PromptLabScreen.LastRunRead(comparison()))
+        bar = screen.query_one("#lab-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=4, progress=4)
+        run = comparison()  # a run of the text in the editor
+        screen.post_message(PromptLabScreen.LastRunRead(run, run.prompt_hash))
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)

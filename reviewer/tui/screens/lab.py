@@ -289,6 +289,7 @@ class PromptLabScreen(Screen[None]):
         choice = self.query_one("#lab-choice", DataTable)
         choice.add_columns(*HEADER)
         choice.display = False
+        self.query_one("#lab-progress", ProgressBar).display = False  # until a run starts
         self._load_datasets()
         prompt = self._validate()
         self._load_last_run(
@@ -297,7 +298,9 @@ class PromptLabScreen(Screen[None]):
         )
         editor = self.query_one("#lab-editor", TextArea)
         where = self.session.cursor or prompt_start(editor.text)
-        editor.move_cursor(where, center=True)
+        editor.move_cursor(where)
+        # centred once the editor has its size (before, there is nothing to scroll)
+        self.call_after_refresh(editor.scroll_cursor_visible, center=True)
         self._show_status()
         editor.focus()
 
@@ -480,14 +483,20 @@ class PromptLabScreen(Screen[None]):
             exit_on_error=False,
         )
 
+    def _started(self, doing: str) -> None:
+        """A run begins: what it does above the results, and its progress bar shown (hidden
+        until the first run: with nothing to count, a bar only moves back and forth)."""
+        self.query_one("#lab-summary", Static).update(Text(doing, style="bold"))
+        bar = self.query_one("#lab-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+
     async def _run(self, prompt: Any, text: str, dataset: str, model: str | None) -> None:
         from reviewer.evals.compare import compare, format_summary
         from reviewer.evals.runner import run_eval
 
-        bar = self.query_one("#lab-progress", ProgressBar)
+        self._started("running…")
         summary = self.query_one("#lab-summary", Static)
-        summary.update(Text("running…", style="bold"))
-        bar.update(total=None, progress=0)
 
         def progress(done: int, total: int) -> None:  # from the loop or a thread: a message
             self.post_message(self.EvalProgressed(done, total))
@@ -524,10 +533,8 @@ class PromptLabScreen(Screen[None]):
         from reviewer.evals.calibrate import judge_against_humans
         from reviewer.evals.compare import format_summary
 
-        bar = self.query_one("#lab-progress", ProgressBar)
+        self._started("asking the judge about the reviewed items…")
         summary = self.query_one("#lab-summary", Static)
-        summary.update(Text("asking the judge about the reviewed items…", style="bold"))
-        bar.update(total=None, progress=0)
 
         def progress(done: int, total: int) -> None:
             self.post_message(self.EvalProgressed(done, total))
@@ -601,12 +608,8 @@ class PromptLabScreen(Screen[None]):
         from reviewer.evals.compare import case_samples, compare
         from reviewer.evals.runner import run_eval
 
-        bar = self.query_one("#lab-progress", ProgressBar)
+        self._started(f"comparing {len(models)} model(s) × {len(strategies)} strategies…")
         summary = self.query_one("#lab-summary", Static)
-        summary.update(
-            Text(f"comparing {len(models)} model(s) × {len(strategies)} strategies…", style="bold")
-        )
-        bar.update(total=None, progress=0)
 
         def progress(done: int, total: int) -> None:
             self.post_message(self.EvalProgressed(done, total))
