@@ -9,8 +9,9 @@ prompt and its train failures (the candidate's number is in the request, so the 
 and their cache keys differ), evaluates each on the train cases and keeps the best (a tie
 keeps the current prompt). At the end the original and the winner are evaluated on the test
 cases, which the optimizer never saw: the report gives the held-out pass rate before -> after,
-the test cases fixed and regressed, and the verdict `improved`, `overfit` (better on train,
-not better on test) or `no change` (no candidate beat the original on train).
+the test cases fixed and regressed, and the verdict `improved` (better on train and on
+test), `overfit` (better on train, worse on test), `unconfirmed` (better on train, the same on
+test: the held-out cases do not tell) or `no change` (no candidate beat the original on train).
 
 Budget: the spend is the optimizer's calls plus the eval calls (results not answered by the
 response cache), counted the same way on a rerun (a cached answer counts what it cost when
@@ -316,8 +317,10 @@ async def improve(
     report.fixed = sorted(after - before)
     report.regressed = sorted(before - after)
     if report.winner != original:
-        gain = (report.test_after.rate or 0.0) > (report.test_before.rate or 0.0)
-        report.verdict = "improved" if gain else "overfit"
+        after, before = report.test_after.rate or 0.0, report.test_before.rate or 0.0
+        report.verdict = (
+            "improved" if after > before else "overfit" if after < before else "unconfirmed"
+        )
     from reviewer.evals.optimize import unified_diff
 
     report.diff = unified_diff(original, report.winner)

@@ -157,6 +157,18 @@ def test_an_overfitting_candidate_is_reported(engine: Engine, ws: Path, server: 
     assert report.stop == "rounds done"
 
 
+def test_a_fix_the_held_out_cases_cannot_confirm_is_said_so(
+    engine: Engine, ws: Path, server: FakeLLM
+) -> None:
+    # only train cases fail: the held-out ones pass before and after the fix
+    server.responder = proposing(SentenceWorld(wrong={question(i) for i in (2, 5, 8)}))
+    report = run(engine, ws, rounds=1, candidates=1)
+    assert [(r.train.passed, r.train.graded) for r in report.rounds] == [(6, 9), (9, 9)]
+    assert report.test_before.passed == report.test_after.passed == 3  # type: ignore[union-attr]
+    assert report.fixed == report.regressed == []
+    assert report.verdict == "unconfirmed"
+
+
 def test_the_budget_stops_the_search(
     engine: Engine, ws: Path, server: FakeLLM, tmp_path: Path
 ) -> None:
