@@ -577,7 +577,7 @@ class ReplayProvider(Provider):
         entry = table.get((model, key, sample)) or table.get((None, key, sample))
         if entry is None:
             raise ProviderError(
-                f"replay {model}: no recorded answer for this input (sample {sample}) in {path}"
+                f'replay {model}: no recorded answer for this input ("sample": {sample}) in {path}'
             )
         output = entry["output"]
         message = make("assistant", output) if isinstance(output, str) else dict(output)

@@ -94,7 +94,7 @@ async def test_replay_says_what_is_missing(tmp_path: Path) -> None:
     done = await provider.complete(hello, "m")
     assert done.output == {"role": "assistant", "content": "hi"} and done.latency_ms == 5.0
     with pytest.raises(
-        ProviderError, match=r"replay m: no recorded answer for this input \(sample 1\)"
+        ProviderError, match=r'replay m: no recorded answer for this input \("sample": 1\)'
     ):
         await provider.complete(hello, "m", sample=1)
     with pytest.raises(ProviderError, match="cannot read the recorded answers .*other.jsonl"):
