@@ -283,3 +283,13 @@ async def test_o_does_nothing_on_a_pair(tmp_path):
         assert "review.fold" not in shown
         assert "left_square_bracket" not in shown and "equals_sign" not in shown  # as typed
     engine.dispose()
+
+
+def test_the_chosen_answer_is_marked_without_brackets():
+    """The keys are brackets: a chosen `[ left better` is not put in brackets again."""
+    from reviewer.tui.screens.pair import CHOICES, MARKS
+    from reviewer.tui.screens.review import _choices
+
+    assert _choices(CHOICES[:2], "left", marks=MARKS).plain == "» [ left better «  ] right better"
+    assert _choices(CHOICES[2:], "tie", marks=MARKS).plain == "» = tie «  b both bad"
+    assert _choices(CHOICES[2:], None, marks=MARKS).plain == "= tie  b both bad"

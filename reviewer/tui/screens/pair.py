@@ -39,6 +39,7 @@ CHOICES = [
     ("= tie", "tie", "bold black on yellow"),
     ("b both bad", "both-bad", "bold white on red"),
 ]
+MARKS = ("» ", " «")
 SAID = {"left": "left better", "right": "right better", "tie": "tie", "both-bad": "both bad"}
 #: the review screen's actions that make no sense on a pair (or could tell which run is which)
 OFF = {
@@ -131,8 +132,9 @@ class PairScreen(ReviewScreen):
         grid = Table.grid(padding=(0, 1))
         grid.add_column(width=10, style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("choice", _choices(CHOICES[:2], review.verdict))
-        grid.add_row("", _choices(CHOICES[2:], review.verdict))
+        # the keys are brackets themselves: the choice is marked otherwise
+        grid.add_row("choice", _choices(CHOICES[:2], review.verdict, marks=MARKS))
+        grid.add_row("", _choices(CHOICES[2:], review.verdict, marks=MARKS))
         self._scores_themes_note(grid)
         self._status_row(grid, f"done · {SAID.get(review.verdict or '', review.verdict)}")
         if self.item.held_by:

@@ -76,14 +76,20 @@ def why(exc: BaseException) -> str:
     return f"{cause.__class__.__name__}: {first_line(cause)}"
 
 
-def _choices(options: list[tuple[str, Any, str]], chosen: Any, sep: str = "  ") -> Chips:
-    """Options on one line, the chosen one in brackets and highlighted (readable without
+def _choices(
+    options: list[tuple[str, Any, str]],
+    chosen: Any,
+    sep: str = "  ",
+    marks: tuple[str, str] = ("[", "]"),
+) -> Chips:
+    """Options on one line, the chosen one between `marks` and highlighted (readable without
     colour); an option never breaks across lines."""
+    opening, closing = marks
     text = Chips()
     for i, (label, value, style) in enumerate(options):
         lead = sep if i else ""
         if value == chosen:
-            text.append(Text(lead) + Text(f"[{label}]", style=style))
+            text.append(Text(lead) + Text(f"{opening}{label}{closing}", style=style))
         else:
             text.append(lead + (f" {label} " if sep == " " else label))
     return text
