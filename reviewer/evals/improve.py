@@ -317,10 +317,8 @@ async def improve(
     report.fixed = sorted(after - before)
     report.regressed = sorted(before - after)
     if report.winner != original:
-        after, before = report.test_after.rate or 0.0, report.test_before.rate or 0.0
-        report.verdict = (
-            "improved" if after > before else "overfit" if after < before else "unconfirmed"
-        )
+        now, was = report.test_after.rate or 0.0, report.test_before.rate or 0.0
+        report.verdict = "improved" if now > was else "overfit" if now < was else "unconfirmed"
     from reviewer.evals.optimize import unified_diff
 
     report.diff = unified_diff(original, report.winner)

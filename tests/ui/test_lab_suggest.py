@@ -4,6 +4,7 @@ a theme picked so only its cases are sent, and a plain notice without a model or
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,6 +40,15 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path,
         yield made
 
 
+def plain_text(renderable: object, width: int = 200) -> str:
+    """What a renderable shows, as plain text lines."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(renderable)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
 def asked(fake: FakeLLM) -> list[str]:
     return [r.body["messages"][-1]["content"] for r in fake.log() if is_proposal_request(r.body)]
 
@@ -68,9 +78,9 @@ async def test_accept_puts_the_fix_in_the_editor(lab):
         assert isinstance(app.screen, ProposalScreen)
         why = str(app.screen.query_one("#proposal-why", Static).render())
         assert f"Added: {FIX_SENTENCE}" in why
-        diff = app.screen.query_one("#proposal-diff-text", Static).render()
-        assert "-system: You are the support assistant of a shoe shop." in str(diff)
-        assert f"+system: You are the support assistant of a shoe shop. {FIX_SENTENCE}" in str(diff)
+        diff = plain_text(app.screen.query_one("#proposal-diff-text", Static).content)
+        assert "\n-system: You are the support assistant of a shoe shop.\n" in diff
+        assert f"\n+system: You are the support assistant of a shoe shop. {FIX_SENTENCE}\n" in diff
         [request] = asked(fake)
         assert all(f"### Case i{i}" in request for i in THEMES)
 
@@ -161,3 +171,13 @@ async def test_reopened_the_lab_shows_the_last_run_of_the_text_in_the_editor(lab
         await settle(pilot)
         summary = str(app.screen.query_one("#lab-summary", Static).render())
         assert summary.startswith("last run 2 on returns v1 (gpt-4o-mini), of another text")
+
+
+def test_a_long_diff_line_wraps_under_its_text_not_under_the_marker():
+    from reviewer.tui.screens.proposal import diff_grid
+
+    diff = "@@ -1 +1 @@\n-system: short\n+system: " + "word " * 30
+    lines = plain_text(diff_grid(diff), width=40).splitlines()
+    assert lines[0] == " @@ -1 +1 @@" and lines[1] == "-system: short"
+    assert lines[2].startswith("+system: word") and len(lines) > 4
+    assert all(line.startswith(" word") for line in lines[3:])  # under the text, not a context line

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,9 +25,9 @@ from reviewer.tui.literal import literal
 ALL = "\x00all"  # the picker's "all failing cases" (no theme can be spelled so)
 
 
-def diff_text(diff: str, indent: str = "") -> Text:
-    """A unified diff's lines, shown literally: + green, - red, the rest dim."""
-    text = Text()
+def _diff_lines(diff: str) -> list[tuple[str, str]]:
+    """A unified diff's lines with their styles: + green, - red, @@ cyan, the rest dim."""
+    styled = []
     for line in diff.splitlines():
         if line.startswith("+"):
             style = "green"
@@ -36,8 +37,28 @@ def diff_text(diff: str, indent: str = "") -> Text:
             style = "cyan"
         else:
             style = "dim"
+        styled.append((line, style))
+    return styled
+
+
+def diff_text(diff: str, indent: str = "") -> Text:
+    """A unified diff's lines, shown literally, one Text (a part of a longer one)."""
+    text = Text()
+    for line, style in _diff_lines(diff):
         text.append(literal(indent + line) + "\n", style=style)
     return text
+
+
+def diff_grid(diff: str) -> Table:
+    """A unified diff shown literally, the +/- column apart: a long line wraps under its text,
+    so its continuation is never taken for a line of context."""
+    grid = Table.grid()
+    grid.add_column(width=1, no_wrap=True)
+    grid.add_column()
+    for line, style in _diff_lines(diff):
+        marker, rest = (line[:1], line[1:]) if not line.startswith("@@") else ("", line)
+        grid.add_row(Text(marker, style=style), Text(literal(rest), style=style))
+    return grid
 
 
 class ThemePicker(ModalScreen[str | None]):
@@ -112,8 +133,7 @@ class ProposalScreen(ModalScreen[bool]):
             cases = ", ".join(c.id for c in p.cases[:12]) + (" …" if len(p.cases) > 12 else "")
             yield Static(Text(literal(f"from cases: {cases}"), style="dim"))
             with VerticalScroll(id="proposal-diff"):
-                body = diff_text(p.diff) if p.diff else Text("(no change proposed)", style="dim")
-                body.rstrip()
+                body = diff_grid(p.diff) if p.diff else Text("(no change proposed)", style="dim")
                 yield Static(body, id="proposal-diff-text")
             yield Static(
                 Text.assemble(
