@@ -293,3 +293,19 @@ def test_the_chosen_answer_is_marked_without_brackets():
     assert _choices(CHOICES[:2], "left", marks=MARKS).plain == "» [ left better «  ] right better"
     assert _choices(CHOICES[2:], "tie", marks=MARKS).plain == "» = tie «  b both bad"
     assert _choices(CHOICES[2:], None, marks=MARKS).plain == "= tie  b both bad"
+
+
+async def test_the_theme_picker_offers_the_workspaces_themes(tmp_path):
+    """A pairwise queue names no themes: its picker offers those of the other queues."""
+    ws, engine = pair_workspace(tmp_path, 2)
+    (ws / "queues" / "calls.yaml").write_text("name: calls\nthemes: [rambling, too-formal]\n")
+    app = make_app(engine, ws)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_pairs(pilot)
+        item = screen.item.queue_item_id
+        await press(pilot, "t")
+        for ch in "rambl":
+            await pilot.press(ch)
+        await press(pilot, "enter")
+        assert events(engine, queue_item_id=item)[-1]["themes"] == ["rambling"]
+    engine.dispose()

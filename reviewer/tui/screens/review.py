@@ -1033,7 +1033,10 @@ class ReviewScreen(Screen[None]):
         except Exception as exc:
             self._failed(f"the themes could not be read: {why(exc)}")
             return False
-        offered = list(dict.fromkeys([*self.queue.themes, *known]))
+        # this queue's themes first, then those reviews used, then the other queues' (a queue
+        # that names none, as a pairwise one, still offers the workspace's vocabulary)
+        others = [t for q in self.app.ctx.queues for t in q.themes]
+        offered = list(dict.fromkeys([*self.queue.themes, *known, *others]))
 
         def chosen(names: list[str] | None) -> Step | None:
             if names is None:
