@@ -23,12 +23,7 @@ EXTRA_HELP = {
         ("✗ ◆ ✎", "in the tree: a step that failed, the step marked, a step with a note"),
         ("▾ ▸", "in the tree: a step's children shown, folded"),
     ],
-    "PairScreen": [
-        (
-            "[ ] = b",
-            "left better, right better, tie, both bad (which run is on which side is never shown)",
-        ),
-    ],
+    "PairScreen": [("", "which run is on which side is never shown, nor the win rate so far")],
     "ThemePicker": [("↑ ↓", "move")],
 }
 
