@@ -173,11 +173,12 @@ async def test_reopened_the_lab_shows_the_last_run_of_the_text_in_the_editor(lab
         assert summary.startswith("last run 2 on returns v1 (gpt-4o-mini), of another text")
 
 
-def test_a_long_diff_line_wraps_under_its_text_not_under_the_marker():
-    from reviewer.tui.screens.proposal import diff_grid
+def test_a_long_diff_line_wraps_under_its_text_with_its_mark():
+    from reviewer.tui.screens.proposal import DiffView
 
-    diff = "@@ -1 +1 @@\n-system: short\n+system: " + "word " * 30
-    lines = plain_text(diff_grid(diff), width=40).splitlines()
+    diff = "@@ -1 +1 @@\n-system: short\n+system: " + "word " * 30 + "\n context"
+    lines = plain_text(DiffView(diff), width=40).splitlines()
     assert lines[0] == " @@ -1 +1 @@" and lines[1] == "-system: short"
-    assert lines[2].startswith("+system: word") and len(lines) > 4
-    assert all(line.startswith(" word") for line in lines[3:])  # under the text, not a context line
+    assert lines[2].startswith("+system: word") and len(lines) > 5
+    assert all(line.startswith("+word") for line in lines[3:-1])  # never taken for context
+    assert lines[-1] == " context" and max(len(line) for line in lines) <= 40

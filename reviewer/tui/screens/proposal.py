@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -49,16 +49,20 @@ def diff_text(diff: str, indent: str = "") -> Text:
     return text
 
 
-def diff_grid(diff: str) -> Table:
-    """A unified diff shown literally, the +/- column apart: a long line wraps under its text,
-    so its continuation is never taken for a line of context."""
-    grid = Table.grid()
-    grid.add_column(width=1, no_wrap=True)
-    grid.add_column()
-    for line, style in _diff_lines(diff):
-        marker, rest = (line[:1], line[1:]) if not line.startswith("@@") else ("", line)
-        grid.add_row(Text(marker, style=style), Text(literal(rest), style=style))
-    return grid
+class DiffView:
+    """A unified diff shown literally, wrapped to the width it is given with each piece of a
+    long line under its text and carrying the line's mark (`+`, `-`, or a space), so the end
+    of an added line is never taken for a line of context, in colour or without."""
+
+    def __init__(self, diff: str) -> None:
+        self.lines = _diff_lines(diff)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        room = max(1, options.max_width - 1)
+        for line, style in self.lines:
+            mark, rest = (line[:1], line[1:]) if line[:1] in "+- " else (" ", line)
+            for piece in Text(literal(rest), style=style).wrap(console, room) or [Text()]:
+                yield Text.assemble((mark, style), piece)
 
 
 class ThemePicker(ModalScreen[str | None]):
@@ -133,12 +137,12 @@ class ProposalScreen(ModalScreen[bool]):
             cases = ", ".join(c.id for c in p.cases[:12]) + (" …" if len(p.cases) > 12 else "")
             yield Static(Text(literal(f"from cases: {cases}"), style="dim"))
             with VerticalScroll(id="proposal-diff"):
-                body = diff_grid(p.diff) if p.diff else Text("(no change proposed)", style="dim")
+                body = DiffView(p.diff) if p.diff else Text("(no change proposed)", style="dim")
                 yield Static(body, id="proposal-diff-text")
             yield Static(
                 Text.assemble(
                     ("a", "bold cyan"),
-                    " accept into the editor (not saved; ctrl+r shows what it fixes and breaks)   ",
+                    " accept into the editor (not saved; ctrl+r shows what it fixes and breaks)\n",
                     ("r", "bold cyan"),
                     " / ",
                     ("esc", "bold cyan"),
