@@ -97,7 +97,8 @@ async def test_compare_models_and_strategies(lab) -> None:
         # the marks are the Pareto front of the recorded runs (latencies vary from run to run)
         front = choice_table(entries_of(engine, lab_screen.run_ids))
         assert [r[7] for r in shown] == ["★" if r.pareto else "" for r in front]
-        assert front[0].pareto  # gpt-4o-mini single: the cheapest
+        if shown[0][2] == "100%":  # gpt-4o-mini single, the cheapest, at the best pass rate
+            assert front[0].pareto  # (at 50% its samples run may beat it on pass and latency)
         summary = str(lab_screen.query_one("#lab-summary", Static).render())
         assert "4 runs · ★" in summary and "Wilson" in summary
         assert "flaky: gpt-4o-mini · samples=3: i1 2/3" in summary

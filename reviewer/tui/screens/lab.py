@@ -491,29 +491,42 @@ class PromptLabScreen(Screen[None]):
         bar.display = True
         bar.update(total=None, progress=0)
 
-    async def _run(self, prompt: Any, text: str, dataset: str, model: str | None) -> None:
-        from reviewer.evals.compare import compare, format_summary
+    async def _evaluate(
+        self, resume: str, prompt: Any, text: str, dataset: str, **options: Any
+    ) -> list[Any] | None:
+        """`run_eval` with the progress bar following it: its outcomes, or None when it could
+        not run (why is said above the results); cancelled, what was done is kept and the key
+        `resume` carries on."""
         from reviewer.evals.runner import run_eval
 
-        self._started("running…")
         summary = self.query_one("#lab-summary", Static)
 
         def progress(done: int, total: int) -> None:  # from the loop or a thread: a message
             self.post_message(self.EvalProgressed(done, total))
 
         try:
-            outcomes = await run_eval(
-                self.app.ctx.engine, prompt, text, dataset,
-                models=[model] if model else None, progress=progress, workspace=self.app.ctx.workspace,
-                by=self.app.ctx.reviewer,
+            return await run_eval(
+                self.app.ctx.engine, prompt, text, dataset, progress=progress,
+                workspace=self.app.ctx.workspace, by=self.app.ctx.reviewer, **options,
             )  # fmt: skip
         except asyncio.CancelledError:
             summary.update(
-                Text("cancelled: the results so far are kept; ctrl+r resumes", style="yellow")
+                Text(f"cancelled: the results so far are kept; {resume} resumes", style="yellow")
             )
             raise
         except Exception as exc:  # a missing key, an unknown model: shown here, the app goes on
             summary.update(Text(literal(f"{exc.__class__.__name__}: {exc}"), style="bold red"))
+            return None
+
+    async def _run(self, prompt: Any, text: str, dataset: str, model: str | None) -> None:
+        from reviewer.evals.compare import compare, format_summary
+
+        self._started("running…")
+        summary = self.query_one("#lab-summary", Static)
+        outcomes = await self._evaluate(
+            "ctrl+r", prompt, text, dataset, models=[model] if model else None
+        )
+        if outcomes is None:
             return
         self.run_ids = [o.run_id for o in outcomes]
         self.comparison = await asyncio.to_thread(compare, self.app.ctx.engine, self.run_ids[0])
@@ -606,27 +619,13 @@ class PromptLabScreen(Screen[None]):
     ) -> None:
         from reviewer.evals.choice import choice_table, entries_of
         from reviewer.evals.compare import case_samples, compare
-        from reviewer.evals.runner import run_eval
 
         self._started(f"comparing {len(models)} model(s) × {len(strategies)} strategies…")
-        summary = self.query_one("#lab-summary", Static)
-
-        def progress(done: int, total: int) -> None:
-            self.post_message(self.EvalProgressed(done, total))
-
         engine = self.app.ctx.engine
-        try:
-            outcomes = await run_eval(
-                engine, prompt, text, dataset, models=models, strategies=strategies,
-                progress=progress, workspace=self.app.ctx.workspace, by=self.app.ctx.reviewer,
-            )  # fmt: skip
-        except asyncio.CancelledError:
-            summary.update(
-                Text("cancelled: the results so far are kept; ctrl+t resumes", style="yellow")
-            )
-            raise
-        except Exception as exc:  # a missing key, an unknown model: shown here, the app goes on
-            summary.update(Text(literal(f"{exc.__class__.__name__}: {exc}"), style="bold red"))
+        outcomes = await self._evaluate(
+            "ctrl+t", prompt, text, dataset, models=models, strategies=strategies
+        )
+        if outcomes is None:
             return
         self.run_ids = [o.run_id for o in outcomes]
 
