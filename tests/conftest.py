@@ -35,6 +35,7 @@ def kill_when(args: list[str], ready: Callable[[], bool], timeout: float = 120.0
             assert time.monotonic() < deadline, f"not ready after {timeout} s"
             assert child.poll() is None, child.stderr.read().decode()  # type: ignore[union-attr]
             time.sleep(0.05)
+        assert child.poll() is None, "the command ended before it could be killed"
     finally:
         child.kill()
         child.wait()

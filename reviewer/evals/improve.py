@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
 from reviewer.evals.optimize import OptimizeError, failing_cases, optimizer_of, propose
 from reviewer.evals.prompts import PromptError, parse_prompt
@@ -68,7 +68,7 @@ class Candidate:
     rationale: str
     train: Score | None = None  # None: not evaluated (not a usable prompt, or the budget)
     problem: str | None = None
-    cost_usd: float = 0.0
+    cost_usd: float | None = 0.0  # None: the optimizer has no price
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -109,7 +109,8 @@ class ImproveReport:
     eval_calls: int = 0  # model calls of the evals made now
     optimizer_cost_usd: float = 0.0
     eval_cost_usd: float = 0.0
-    #: models some of whose calls have no price (prices.yaml): not in the costs or the budget
+    #: models (as prices.yaml names them) some of whose calls have no price: those calls are
+    #: in neither the costs nor the budget
     unpriced: list[str] = field(default_factory=list)
     budget_usd: float | None = None
     stop: str = "rounds done"
@@ -136,17 +137,20 @@ class ImproveReport:
         return out
 
 
-def _eval_spend(engine: Engine, run_id: int) -> float:
-    """What the run's model calls cost (results the response cache did not answer)."""
+def _eval_spend(engine: Engine, run_id: int) -> tuple[float, bool]:
+    """What the run's model calls cost (results the response cache did not answer), and
+    whether some of them had no price (an answer without an error and without a cost)."""
     from reviewer.evals.runner import RESULTS
 
+    r = RESULTS.c
+    unpriced = case((r.cost_usd.is_(None) & r.error.is_(None), 1))
     with engine.connect() as conn:
-        total = conn.execute(
-            select(func.sum(RESULTS.c.cost_usd)).where(
-                RESULTS.c.run_id == run_id, RESULTS.c.cached.is_(False)
+        total, without = conn.execute(
+            select(func.sum(r.cost_usd), func.count(unpriced)).where(
+                r.run_id == run_id, r.cached.is_(False)
             )
-        ).scalar_one()
-    return float(total or 0.0)
+        ).one()
+    return float(total or 0.0), bool(without)
 
 
 def _passing(engine: Engine, run_id: int) -> tuple[list[str], int]:
@@ -187,9 +191,11 @@ class _Search:
             raise OptimizeError(str(exc)) from None
         self.report.eval_calls += int(outcome.summary.get("called") or 0)
         if outcome.run_id not in self.runs:
-            spend = await asyncio.to_thread(_eval_spend, self.engine, outcome.run_id)
+            spend, unpriced = await asyncio.to_thread(_eval_spend, self.engine, outcome.run_id)
             self.runs[outcome.run_id] = spend
             self.report.eval_cost_usd += spend
+            if unpriced and outcome.model not in self.report.unpriced:
+                self.report.unpriced.append(outcome.model)
         passing, graded = await asyncio.to_thread(_passing, self.engine, outcome.run_id)
         return Score(outcome.run_id, len(passing), graded, sorted(passing))
 
@@ -283,10 +289,11 @@ async def improve(
             )  # fmt: skip
             report.optimizer_calls += proposal.requests
             report.optimizer_cost_usd += proposal.spend_usd or 0.0
-            if proposal.spend_usd is None and proposal.model not in report.unpriced:
-                report.unpriced.append(proposal.model)
+            model = proposal.model.split(":", 1)[-1]  # `provider:model`: prices name the model
+            if proposal.spend_usd is None and model not in report.unpriced:
+                report.unpriced.append(model)
             candidate = Candidate(number, k, proposal.rationale, problem=proposal.problem,
-                                  cost_usd=proposal.spend_usd or 0.0)  # fmt: skip
+                                  cost_usd=proposal.spend_usd)  # fmt: skip
             this.candidates.append(candidate)
             if proposal.problem is not None or not proposal.changed:
                 if proposal.rationale:

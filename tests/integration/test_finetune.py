@@ -6,6 +6,7 @@ nothing can start, a start cut off part-way, and the eval that compares base and
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -601,6 +602,9 @@ def test_ctrl_c_stops_waiting_not_the_job(ws: Path, engine: Engine, server: Fake
         # the first retrieval's status line is printed just before the command sleeps until the
         # next, so the interrupt reaches it waiting (not still starting up)
         assert process.stderr is not None
+        # (a command stuck before its first line fails here instead of hanging the suite)
+        ready, _w, _x = select.select([process.stderr], [], [], 60)
+        assert ready, "no status line within 60 s"
         first = process.stderr.readline()
         assert first.decode() == f"{job_id}: queued\n"
         assert len(server.log(path)) == 1

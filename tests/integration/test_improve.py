@@ -229,20 +229,30 @@ def test_a_killed_search_resumes_asking_only_what_is_missing(
     ]
 
 
-def test_an_optimizer_without_a_price_is_said_not_counted_as_free(
+def test_models_without_a_price_are_said_not_counted_as_free(
     engine: Engine, ws: Path, server: FakeLLM
 ) -> None:
     from reviewer.evals.improve import summary_lines
 
     (ws / "prices.yaml").write_text("gpt-4o-mini: {input: 0.15, output: 0.6}\n")
     report = run(engine, ws, rounds=1, candidates=1)
-    assert report.optimizer_calls == 1 and report.unpriced == ["openai:optimizer-1"]
+    assert report.optimizer_calls == 1 and report.unpriced == ["optimizer-1"]
     assert report.optimizer_cost_usd == 0 and report.eval_cost_usd > 0
+    assert [c.cost_usd for c in report.rounds[1].candidates] == [None]  # unknown, not $0
     [cost] = [line for line in summary_lines(report) if line.startswith("cost:")]
     assert cost.endswith(
-        "; no price for openai:optimizer-1 (add it to prices.yaml): its calls are not counted"
+        "; no price for optimizer-1 (add it to prices.yaml): its calls are not counted"
     )
-    assert report.to_dict()["unpriced"] == ["openai:optimizer-1"]
+    assert report.to_dict()["unpriced"] == ["optimizer-1"]
+    # the model under test without a price, in a fresh database (nothing cached)
+    (ws / "prompts" / "support.yaml").write_text(PROMPT.replace("gpt-4o-mini", "house-model-1"))
+    other = open_engine(sqlite_url(ws.parent / "other.db"))
+    try:
+        load_cases(other, ws.parent)
+        again = improve_sync(other, ws, "support", "cases", rounds=1, candidates=1)
+    finally:
+        other.dispose()
+    assert again.unpriced == ["house-model-1", "optimizer-1"] and again.eval_cost_usd == 0
 
 
 def test_save_writes_a_new_version(engine: Engine, ws: Path, server: FakeLLM) -> None:

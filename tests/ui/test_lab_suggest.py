@@ -171,6 +171,13 @@ async def test_reopened_the_lab_shows_the_last_run_of_the_text_in_the_editor(lab
         await settle(pilot)
         summary = str(app.screen.query_one("#lab-summary", Static).render())
         assert summary.startswith("last run 2 on returns v1 (gpt-4o-mini), of another text")
+        # its failures are not the editor text's: no fix is asked from them
+        notices = record_notices(app)
+        await press(pilot, "ctrl+n")
+        assert isinstance(app.screen, PromptLabScreen) and len(asked(fake)) == 1
+        assert "the run shown is of another text of this prompt: ctrl+r runs" in notices[-1]
+        await press(pilot, "ctrl+r", "ctrl+n")  # run, then the proposal is asked
+        assert isinstance(app.screen, ThemePicker)
 
 
 def test_a_long_diff_line_wraps_under_its_text_with_its_mark():

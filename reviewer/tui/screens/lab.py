@@ -213,6 +213,8 @@ class PromptLabScreen(Screen[None]):
         self.prompt_path = prompt_path
         self.dataset = dataset
         self.comparison: Any = None
+        #: the results shown are the last run of another text than the editor's (on opening)
+        self._other_text_run = False
         self.run_ids: list[int] = []
         self._eval_worker: Any = None
         self._valid = True
@@ -349,7 +351,8 @@ class PromptLabScreen(Screen[None]):
             if c.dataset in self._datasets:
                 self.query_one("#lab-dataset", Select).value = c.dataset
         head = f"last run {c.run_id} on {c.dataset} v{c.dataset_version} ({c.model}):"
-        if c.prompt_hash != message.text_hash:
+        self._other_text_run = bool(c.prompt_hash) and c.prompt_hash != message.text_hash
+        if self._other_text_run:
             head = (
                 f"last run {c.run_id} on {c.dataset} v{c.dataset_version} ({c.model}), of another"
                 " text of this prompt (ctrl+r runs the one in the editor):"
@@ -530,6 +533,7 @@ class PromptLabScreen(Screen[None]):
             return
         self.run_ids = [o.run_id for o in outcomes]
         self.comparison = await asyncio.to_thread(compare, self.app.ctx.engine, self.run_ids[0])
+        self._other_text_run = False
         lines = [format_summary(self.comparison.summary), *_flaky_lines(self.comparison)]
         if len(outcomes) > 1:
             from reviewer.evals.compare import compare_models, format_models
@@ -556,6 +560,7 @@ class PromptLabScreen(Screen[None]):
             self.comparison = await judge_against_humans(
                 self.app.ctx.engine, self.app.ctx.workspace, judge, progress=progress
             )
+            self._other_text_run = False
         except Exception as exc:  # no model, no queue (AssistError): said here
             summary.update(Text(literal(f"{exc}"), style="bold red"))
             return
@@ -801,6 +806,14 @@ class PromptLabScreen(Screen[None]):
         if run_id is None:
             self.notify(
                 "run the eval first (ctrl+r): a fix is proposed from the last run's failing cases",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if self._other_text_run:  # its failures are not the editor text's
+            self.notify(
+                "the run shown is of another text of this prompt: ctrl+r runs the one in the"
+                " editor, then ctrl+n proposes a fix from its failing cases",
                 severity="warning",
                 markup=False,
             )
