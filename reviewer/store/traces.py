@@ -175,9 +175,35 @@ def final_output_text(output: str | None, outputs: str | None) -> str | None:
             return shown[:FINAL_OUTPUT_CHARS] or None
     if outputs:
         value = orjson.loads(outputs)
-        shown = value if isinstance(value, str) else orjson.dumps(value).decode()
+        shown = _genai_text(value) or (
+            value if isinstance(value, str) else orjson.dumps(value).decode()
+        )
         return shown[:FINAL_OUTPUT_CHARS] or None
     return None
+
+
+def _genai_text(value: Any) -> str | None:
+    """The text of a result logged as OpenTelemetry GenAI output messages (`[{"role", "parts":
+    [{"type": "text", "content"}]}]`, as an agent span's `gen_ai.output.messages`, also as JSON
+    text), else None: read as what the agent said, not as a JSON document."""
+    if isinstance(value, str) and value[:1] == "[":
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    if not isinstance(value, list) or not value:
+        return None
+    texts: list[str] = []
+    for message in value:
+        parts = message.get("parts") if isinstance(message, dict) else None
+        if not isinstance(parts, list) or "role" not in message:
+            return None
+        texts += [
+            str(part["content"])
+            for part in parts
+            if isinstance(part, dict) and part.get("type") == "text" and "content" in part
+        ]
+    return "\n".join(texts)
 
 
 def _step(row: Any) -> dict[str, Any]:

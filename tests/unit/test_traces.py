@@ -325,3 +325,25 @@ def test_a_trace_review_marks_a_step_and_notes_steps_and_undo_takes_them_back(
             text("SELECT step_id, verdict FROM review_events ORDER BY id DESC")
         ).first()
     assert last is not None and (last.step_id, last.verdict) == (None, "fail")
+
+
+def test_a_final_output_logged_as_genai_messages_is_their_text() -> None:
+    from reviewer.store.traces import final_output_text
+
+    said = [
+        {"role": "assistant", "parts": [{"type": "text", "content": "Your return is ready."}]},
+        {"role": "assistant", "parts": [{"type": "text", "content": "Anything else?"}]},
+    ]
+    as_text = orjson.dumps(orjson.dumps(said).decode()).decode()  # JSON text inside the JSON
+    assert final_output_text(None, as_text) == "Your return is ready.\nAnything else?"
+    assert final_output_text(None, orjson.dumps(said).decode()) == (
+        "Your return is ready.\nAnything else?"
+    )
+    # other results stay as they were logged
+    assert final_output_text(None, '{"answer": "shipped"}') == '{"answer":"shipped"}'
+    assert final_output_text(None, '"[not json"') == "[not json"
+    calls_only = [{"role": "assistant", "parts": [{"type": "tool_call", "name": "x"}]}]
+    assert (
+        final_output_text(None, orjson.dumps(calls_only).decode())
+        == orjson.dumps(calls_only).decode()
+    )
