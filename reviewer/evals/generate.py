@@ -755,9 +755,8 @@ def _record(
 def _queue(engine: Engine, workspace: Path, dataset: str, report: GenerateReport) -> None:
     """Write the triage queue's file (and its guidelines) when missing; sync it; count how many
     of this run's cases it holds."""
-    import yaml
 
-    from reviewer.review.queues import QueueFileError, load_queue_file
+    from reviewer.review.queues import QueueFileError, load_queue_file, write_queue_file
     from reviewer.review.sync import sync_queues
     from reviewer.store.events import QUEUE_ITEMS
 
@@ -766,18 +765,11 @@ def _queue(engine: Engine, workspace: Path, dataset: str, report: GenerateReport
     if not path.exists() and path.with_suffix(".yml").exists():
         path = path.with_suffix(".yml")
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         header = (
             f"# Written by reviewer for the cases generated for dataset {dataset} (reviewer\n"
             "# datasets generate, G in the app): d keeps a case, x drops it. Edit it freely.\n"
         )
-        body = yaml.safe_dump(queue_definition(dataset), sort_keys=False, allow_unicode=True)
-        try:
-            with path.open("x", encoding="utf-8") as fh:  # never over a file made meanwhile
-                fh.write(header + body)
-            report.queue_created = True
-        except FileExistsError:
-            pass
+        report.queue_created = write_queue_file(path, header, queue_definition(dataset))
     guidelines = path.with_suffix(".md")
     if not guidelines.exists():
         try:

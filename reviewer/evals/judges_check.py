@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from sqlalchemy import Engine, Table, and_, func, select, update
 from sqlmodel import SQLModel
 
@@ -399,7 +398,12 @@ def write_records(
 
 def send_to_queue(engine: Engine, workspace: Path, run_id: int, queue_name: str) -> SendResult:
     """Send a run's outputs to review queue `queue_name` (see the module's docstring)."""
-    from reviewer.review.queues import QueueFileError, load_queue_file, parse_queue
+    from reviewer.review.queues import (
+        QueueFileError,
+        load_queue_file,
+        parse_queue,
+        write_queue_file,
+    )
     from reviewer.review.sync import sync_queues
 
     workspace = Path(workspace)
@@ -431,19 +435,11 @@ def send_to_queue(engine: Engine, workspace: Path, run_id: int, queue_name: str)
     ]
     import_id, imported, duplicates = write_records(engine, records, f"eval run {run_id}")
     if created:
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = (
             f"# Written by reviewer for the human check of eval run {run_id}: a reviewer's\n"
             "# verdict is compared with the automatic grades (reviewer judges disagreements).\n"
         )
-        body = yaml.safe_dump(
-            queue_definition(run, queue_name), sort_keys=False, allow_unicode=True
-        )
-        try:
-            with path.open("x", encoding="utf-8") as fh:  # never over a file made meanwhile
-                fh.write(header + body)
-        except FileExistsError:
-            created = False
+        created = write_queue_file(path, header, queue_definition(run, queue_name))
         try:
             queue = load_queue_file(path)
         except QueueFileError as exc:

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from sqlalchemy import Connection, Engine, Table, func, insert, select
 from sqlmodel import SQLModel
 
@@ -195,7 +194,7 @@ def make_pairwise_queue(
 ) -> PairwiseResult:
     """The pairwise queue of runs A and B (see the module's docstring)."""
     from reviewer.ingest.pipeline import now_text
-    from reviewer.review.queues import QueueFileError, load_queue_file
+    from reviewer.review.queues import QueueFileError, load_queue_file, write_queue_file
     from reviewer.review.sync import sync_queues
 
     if run_a == run_b:
@@ -254,22 +253,16 @@ def make_pairwise_queue(
         engine, records, f"pairwise comparison {queue_name}", source_format=PAIR_FORMAT
     )
     if created:
-        path.parent.mkdir(parents=True, exist_ok=True)
         header = (
             f"# Written by reviewer: runs {run_a} (A) and {run_b} (B) side by side, blinded.\n"
             "# reviewer queues stats gives the win rate of A over B.\n"
         )
-        body = yaml.safe_dump(
-            queue_definition(run_a, run_b, queue_name, reviews_per_item),
-            sort_keys=False,
-            allow_unicode=True,
-        )
+        definition = queue_definition(run_a, run_b, queue_name, reviews_per_item)
         try:
-            with path.open("x", encoding="utf-8") as fh:
-                fh.write(header + body)
-            queue = load_queue_file(path)
-        except FileExistsError:
-            created = False
+            if write_queue_file(path, header, definition):
+                queue = load_queue_file(path)
+            else:
+                created = False
         except QueueFileError as exc:
             raise PairwiseError(str(exc)) from None
     synced = sync_queues(engine, [queue])[queue.name]

@@ -416,6 +416,21 @@ def load_queue_file(path: Path) -> QueueDef:
     return parse_queue(data, str(path))
 
 
+def write_queue_file(path: Path, header: str, definition: dict[str, Any]) -> bool:
+    """Write a queue file reviewer makes (a comment `header`, then `definition` as YAML), never
+    over a file that exists or is made meanwhile; whether it was written."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = yaml.safe_dump(definition, sort_keys=False, allow_unicode=True)
+    try:
+        with path.open("x", encoding="utf-8") as fh:
+            fh.write(header + body)
+    except FileExistsError:
+        return False
+    return True
+
+
 def load_queues(workspace: Path) -> tuple[list[QueueDef], list[str]]:
     """All queues of the workspace, and the errors of the files that could not be used."""
     queues: list[QueueDef] = []

@@ -332,11 +332,12 @@ class PromptLabScreen(Screen[None]):
         from reviewer.evals.prompts import prompt_hash
 
         engine = self.app.ctx.engine
-        run_id = latest_run(engine, name, self.dataset, prompt_hash(text))
+        text_hash = prompt_hash(text)
+        run_id = latest_run(engine, name, self.dataset, text_hash)
         if run_id is None:
             run_id = latest_run(engine, name, self.dataset)
         if run_id is not None:
-            self.post_message(self.LastRunRead(compare(engine, run_id), prompt_hash(text)))
+            self.post_message(self.LastRunRead(compare(engine, run_id), text_hash))
 
     @on(LastRunRead)
     def _last_run_read(self, message: LastRunRead) -> None:
